@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Quick start, command 2: installs dependencies, builds, and runs the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+scripts/build.sh
+BUILD_DIR="${MPROTONET_BUILD_DIR:-build}"
+ctest --test-dir "$BUILD_DIR" --output-on-failure -j 2 --timeout 900 "$@"

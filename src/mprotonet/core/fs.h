@@ -1,0 +1,26 @@
+// Filesystem helpers shared by every writer: atomic writes (temporary name then rename) so
+// nothing already written is ever left half-replaced.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace mprotonet {
+
+/// A sibling temporary path for `target` ("<target>.tmp-<pid>-<n>"), same directory so the
+/// final rename is atomic.
+std::filesystem::path temporary_sibling(const std::filesystem::path& target);
+
+/// Calls write(tmp) with a temporary sibling path, then renames tmp over target. On any
+/// exception the temporary file is removed and the exception propagates; target is untouched.
+void write_atomically(const std::filesystem::path& target,
+                      const std::function<void(const std::filesystem::path&)>& write);
+
+/// Writes text to path atomically.
+void write_text_atomically(const std::filesystem::path& target, const std::string& text);
+
+/// Reads a whole file; Error naming the file when it cannot be read.
+std::string read_text_file(const std::filesystem::path& path);
+
+}  // namespace mprotonet
