@@ -1,0 +1,256 @@
+// Preprocessing: canonical reorientation, FOV + resampling on one physical grid, z-score.
+#include "mprotonet/transforms/preprocess.h"
+
+#include <cmath>
+#include <set>
+#include <sstream>
+
+#include "mprotonet/core/error.h"
+#include "mprotonet/io/nifti.h"
+
+namespace mprotonet {
+
+namespace {
+
+using Mat3 = std::array<std::array<double, 3>, 3>;
+
+Mat3 inverse3(const Mat3& m) {
+  const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                     m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                     m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+  if (std::fabs(det) < 1e-300) throw Error("affine direction matrix is singular");
+  Mat3 inv;
+  inv[0][0] = (m[1][1] * m[2][2] - m[1][2] * m[2][1]) / det;
+  inv[0][1] = (m[0][2] * m[2][1] - m[0][1] * m[2][2]) / det;
+  inv[0][2] = (m[0][1] * m[1][2] - m[0][2] * m[1][1]) / det;
+  inv[1][0] = (m[1][2] * m[2][0] - m[1][0] * m[2][2]) / det;
+  inv[1][1] = (m[0][0] * m[2][2] - m[0][2] * m[2][0]) / det;
+  inv[1][2] = (m[0][2] * m[1][0] - m[0][0] * m[1][2]) / det;
+  inv[2][0] = (m[1][0] * m[2][1] - m[1][1] * m[2][0]) / det;
+  inv[2][1] = (m[0][1] * m[2][0] - m[0][0] * m[2][1]) / det;
+  inv[2][2] = (m[0][0] * m[1][1] - m[0][1] * m[1][0]) / det;
+  return inv;
+}
+
+/// Orthogonal polar factor of m (the closest rotation/reflection), by Newton iteration
+/// R <- (R + R^-T) / 2; equals U V^T of the SVD that nibabel uses.
+Mat3 polar_orthogonal(Mat3 r) {
+  for (int iter = 0; iter < 100; ++iter) {
+    const Mat3 inv = inverse3(r);
+    Mat3 next;
+    double change = 0;
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) {
+        next[i][j] = 0.5 * (r[i][j] + inv[j][i]);
+        change = std::max(change, std::fabs(next[i][j] - r[i][j]));
+      }
+    r = next;
+    if (change < 1e-14) break;
+  }
+  return r;
+}
+
+}  // namespace
+
+std::array<int64_t, 3> PreprocessOptions::output_shape() const {
+  check(spacing_mm > 0 && std::isfinite(spacing_mm), "spacing must be a positive number of mm, got " + std::to_string(spacing_mm));
+  std::array<int64_t, 3> s{};
+  for (int a = 0; a < 3; ++a) {
+    check(fov_mm[a] > 0, "field of view must be positive, got " + std::to_string(fov_mm[a]) + " mm");
+    s[a] = static_cast<int64_t>(std::llround(fov_mm[a] / spacing_mm));
+    check(s[a] >= 1, "spacing " + std::to_string(spacing_mm) + " mm is larger than the field of view");
+  }
+  return s;
+}
+
+std::string PreprocessOptions::key() const {
+  std::ostringstream s;
+  s.precision(17);
+  s << "spacing=" << spacing_mm << ";fov=" << fov_mm[0] << "," << fov_mm[1] << "," << fov_mm[2] << ";zscore=" << zscore;
+  return s.str();
+}
+
+std::array<AxisOrientation, 3> io_orientation(const Affine& affine) {
+  Mat3 rs;
+  for (int c = 0; c < 3; ++c) {
+    const double zoom = std::sqrt(affine[0][c] * affine[0][c] + affine[1][c] * affine[1][c] + affine[2][c] * affine[2][c]);
+    if (zoom == 0) throw Error("affine column " + std::to_string(c) + " is zero: voxel size 0 along array axis " + std::to_string(c));
+    for (int r = 0; r < 3; ++r) rs[r][c] = affine[r][c] / zoom;
+  }
+  Mat3 r = polar_orthogonal(rs);
+  std::array<AxisOrientation, 3> out{};
+  for (int in_ax = 0; in_ax < 3; ++in_ax) {
+    int best = 0;
+    for (int k = 1; k < 3; ++k)
+      if (std::fabs(r[k][in_ax]) > std::fabs(r[best][in_ax])) best = k;
+    out[in_ax] = {best, r[best][in_ax] < 0 ? -1 : 1};
+    for (int c = 0; c < 3; ++c) r[best][c] = 0;  // this world axis is taken
+  }
+  return out;
+}
+
+std::string axis_codes(const Affine& affine) {
+  static const char* kPos = "RAS";
+  static const char* kNeg = "LPI";
+  std::string codes;
+  for (const auto& o : io_orientation(affine)) codes += o.sign > 0 ? kPos[o.axis] : kNeg[o.axis];
+  return codes;
+}
+
+Volume reorient_to_ras(const Volume& in) {
+  const auto ornt = io_orientation(in.affine);
+  bool identity = true;
+  for (int a = 0; a < 3; ++a) identity = identity && ornt[a].axis == a && ornt[a].sign == 1;
+  if (identity) return in;
+
+  Volume out;
+  out.source_dtype = in.source_dtype;
+  // T maps output index -> input index.
+  Affine t{};
+  t[3][3] = 1;
+  for (int in_ax = 0; in_ax < 3; ++in_ax) {
+    const int out_ax = ornt[in_ax].axis;
+    out.shape[out_ax] = in.shape[in_ax];
+    t[in_ax][out_ax] = ornt[in_ax].sign;
+    t[in_ax][3] = ornt[in_ax].sign < 0 ? static_cast<double>(in.shape[in_ax] - 1) : 0.0;
+  }
+  out.affine = multiply_affine(in.affine, t);
+  out.data.resize(in.data.size());
+  // Strides of the input expressed per output axis.
+  std::array<int64_t, 3> in_stride{in.shape[1] * in.shape[2], in.shape[2], 1};
+  std::array<int64_t, 3> step{}, origin{};
+  int64_t base = 0;
+  for (int in_ax = 0; in_ax < 3; ++in_ax) {
+    const int out_ax = ornt[in_ax].axis;
+    step[out_ax] = ornt[in_ax].sign * in_stride[in_ax];
+    if (ornt[in_ax].sign < 0) base += (in.shape[in_ax] - 1) * in_stride[in_ax];
+  }
+  (void)origin;
+  size_t o = 0;
+  for (int64_t i = 0; i < out.shape[0]; ++i)
+    for (int64_t j = 0; j < out.shape[1]; ++j) {
+      int64_t src = base + i * step[0] + j * step[1];
+      for (int64_t k = 0; k < out.shape[2]; ++k, src += step[2]) out.data[o++] = in.data[static_cast<size_t>(src)];
+    }
+  return out;
+}
+
+Affine output_affine(const Volume& canonical, const PreprocessOptions& options) {
+  const auto shape = options.output_shape();
+  const auto zooms = voxel_sizes(canonical.affine);
+  Affine a = identity_affine();
+  for (int c = 0; c < 3; ++c)
+    for (int r = 0; r < 3; ++r) a[r][c] = canonical.affine[r][c] / zooms[c] * options.spacing_mm;
+  const auto centre = apply_affine(canonical.affine, {(canonical.shape[0] - 1) / 2.0, (canonical.shape[1] - 1) / 2.0,
+                                                      (canonical.shape[2] - 1) / 2.0});
+  for (int r = 0; r < 3; ++r) {
+    double offset = 0;
+    for (int c = 0; c < 3; ++c) offset += a[r][c] * (shape[c] - 1) / 2.0;
+    a[r][3] = centre[r] - offset;
+  }
+  return a;
+}
+
+Volume resample(const Volume& in, const std::array<int64_t, 3>& shape, const Affine& affine, Interpolation interp) {
+  Volume out = make_volume(shape, affine);
+  out.source_dtype = in.source_dtype;
+  // Output index -> input continuous index: inv(in.affine) * affine.
+  const Affine m = multiply_affine(invert_affine(in.affine), affine);
+  const int64_t nx = in.shape[0], ny = in.shape[1], nz = in.shape[2];
+  const float* src = in.data.data();
+  auto value = [&](int64_t x, int64_t y, int64_t z) -> float {
+    if (x < 0 || y < 0 || z < 0 || x >= nx || y >= ny || z >= nz) return 0.0f;
+    return src[(x * ny + y) * nz + z];
+  };
+  size_t o = 0;
+  for (int64_t i = 0; i < shape[0]; ++i)
+    for (int64_t j = 0; j < shape[1]; ++j)
+      for (int64_t k = 0; k < shape[2]; ++k, ++o) {
+        const double px = m[0][0] * i + m[0][1] * j + m[0][2] * k + m[0][3];
+        const double py = m[1][0] * i + m[1][1] * j + m[1][2] * k + m[1][3];
+        const double pz = m[2][0] * i + m[2][1] * j + m[2][2] * k + m[2][3];
+        if (interp == Interpolation::kNearest) {
+          out.data[o] = value(static_cast<int64_t>(std::floor(px + 0.5)), static_cast<int64_t>(std::floor(py + 0.5)),
+                              static_cast<int64_t>(std::floor(pz + 0.5)));
+          continue;
+        }
+        const double fx = std::floor(px), fy = std::floor(py), fz = std::floor(pz);
+        if (fx < -1 || fy < -1 || fz < -1 || fx > nx || fy > ny || fz > nz) {
+          out.data[o] = 0.0f;
+          continue;
+        }
+        const int64_t x0 = static_cast<int64_t>(fx), y0 = static_cast<int64_t>(fy), z0 = static_cast<int64_t>(fz);
+        const double wx = px - fx, wy = py - fy, wz = pz - fz;
+        double acc = 0;
+        acc += (1 - wx) * (1 - wy) * (1 - wz) * value(x0, y0, z0);
+        acc += (1 - wx) * (1 - wy) * wz * value(x0, y0, z0 + 1);
+        acc += (1 - wx) * wy * (1 - wz) * value(x0, y0 + 1, z0);
+        acc += (1 - wx) * wy * wz * value(x0, y0 + 1, z0 + 1);
+        acc += wx * (1 - wy) * (1 - wz) * value(x0 + 1, y0, z0);
+        acc += wx * (1 - wy) * wz * value(x0 + 1, y0, z0 + 1);
+        acc += wx * wy * (1 - wz) * value(x0 + 1, y0 + 1, z0);
+        acc += wx * wy * wz * value(x0 + 1, y0 + 1, z0 + 1);
+        out.data[o] = static_cast<float>(acc);
+      }
+  return out;
+}
+
+void zscore(Volume& v) {
+  const size_t n = v.data.size();
+  check(n >= 2, "cannot z-score a volume with fewer than 2 voxels");
+  double sum = 0;
+  for (float x : v.data) sum += x;
+  const double mean = sum / static_cast<double>(n);
+  double ss = 0;
+  for (float x : v.data) ss += (x - mean) * (x - mean);
+  const double std = std::sqrt(ss / static_cast<double>(n - 1));
+  check(std > 0 && std::isfinite(std), "the volume is constant (every voxel = " + std::to_string(mean) +
+                                           " inside the field of view), so it cannot be z-score normalised");
+  const double inv = 1.0 / std;
+  for (float& x : v.data) x = static_cast<float>((x - mean) * inv);
+}
+
+Volume preprocess_volume(const Volume& in, const PreprocessOptions& options, Interpolation interp) {
+  const Volume canonical = reorient_to_ras(in);
+  Volume out = resample(canonical, options.output_shape(), output_affine(canonical, options), interp);
+  if (interp == Interpolation::kLinear && options.zscore) zscore(out);
+  return out;
+}
+
+PreprocessedCase preprocess_case(const CaseFiles& files, const PreprocessOptions& options) {
+  return with_context("while preprocessing case " + files.id, [&] {
+    PreprocessedCase out;
+    out.id = files.id;
+    for (int m = 0; m < kNumModalities; ++m) {
+      const auto& path = files.images[static_cast<size_t>(m)];
+      out.images[static_cast<size_t>(m)] = with_context(path.string(), [&] {
+        return preprocess_volume(read_nifti(path), options, Interpolation::kLinear);
+      });
+    }
+    if (files.seg) {
+      out.seg = with_context(files.seg->string(), [&] {
+        Volume seg = read_nifti(*files.seg);
+        std::set<float> bad;
+        for (float x : seg.data)
+          if (x != 0.0f && x != 1.0f && x != 2.0f && x != 4.0f && bad.size() < 8) bad.insert(x);
+        if (!bad.empty()) {
+          std::ostringstream s;
+          s << "segmentation has label(s) outside {0, 1, 2, 4}:";
+          for (float b : bad) s << " " << b;
+          throw Error(s.str());
+        }
+        return preprocess_volume(seg, options, Interpolation::kNearest);
+      });
+    }
+    // Every modality must sit on the same grid (co-registered input).
+    for (int m = 1; m < kNumModalities; ++m)
+      for (int r = 0; r < 3; ++r)
+        for (int c = 0; c < 4; ++c)
+          if (std::fabs(out.images[static_cast<size_t>(m)].affine[r][c] - out.images[0].affine[r][c]) > 1e-3)
+            throw Error(files.images[static_cast<size_t>(m)].string() + " is not on the same grid as " + files.images[0].string() +
+                        " (different affine): the modalities must be co-registered");
+    return out;
+  });
+}
+
+}  // namespace mprotonet

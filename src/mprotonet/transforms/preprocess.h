@@ -1,0 +1,78 @@
+// Deterministic preprocessing of one case (SPEC section 3), defined in physical terms so it
+// works for inputs of any voxel size:
+//   1. reorient to the closest canonical RAS+ orientation (axis permutation/flip only, as
+//      nibabel's as_closest_canonical);
+//   2. take a field of view of fov_mm (default 192 x 192 x 144 mm) centred on the volume centre,
+//   3. sampled at `spacing_mm` (default 1.5 mm -> 128 x 128 x 96): trilinear for images, nearest
+//      neighbour for the segmentation, zero outside the input;
+//   4. z-score each modality over the whole output volume (mean 0, unbiased std 1).
+// Steps 2-3 are one resampling: the output affine maps each voxel to the physical point it was
+// sampled from, so world coordinates of anatomy are preserved.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "mprotonet/data/brats.h"
+#include "mprotonet/io/volume.h"
+
+namespace mprotonet {
+
+struct PreprocessOptions {
+  /// Output voxel size in mm (isotropic). Default 1.5 (the paper); 3.0 gives 64 x 64 x 48.
+  double spacing_mm = 1.5;
+  /// Field of view in mm along the RAS axes. Default 192 x 192 x 144 (the paper's crop).
+  std::array<double, 3> fov_mm{192.0, 192.0, 144.0};
+  /// Z-score each modality. Default true.
+  bool zscore = true;
+
+  /// Output grid size: round(fov / spacing) per axis.
+  std::array<int64_t, 3> output_shape() const;
+  /// Text form for cache keys and run records ("spacing=1.5;fov=192,192,144;zscore=1").
+  std::string key() const;
+};
+
+/// Orientation of each array axis: the RAS axis (0, 1, 2) it points along and its sign.
+struct AxisOrientation {
+  int axis = 0;
+  int sign = 1;
+};
+
+/// nibabel's io_orientation: closest RAS axis per array axis (polar decomposition of the
+/// direction cosines, then greedy largest-component assignment).
+std::array<AxisOrientation, 3> io_orientation(const Affine& affine);
+
+/// Three-letter axis code ("LPS", "RAS", ...) as nibabel's aff2axcodes.
+std::string axis_codes(const Affine& affine);
+
+/// Reorients to the closest canonical RAS+ (nibabel's as_closest_canonical): data permuted and
+/// flipped, affine updated; returns the input unchanged when it already is.
+Volume reorient_to_ras(const Volume& in);
+
+enum class Interpolation { kLinear, kNearest };
+
+/// Resamples `in` onto the grid (shape, affine): each output voxel takes the value at the same
+/// world point, trilinear or nearest, 0 outside the input.
+Volume resample(const Volume& in, const std::array<int64_t, 3>& shape, const Affine& affine, Interpolation interp);
+
+/// The output grid of steps 2-3 for a volume already in canonical orientation.
+Affine output_affine(const Volume& canonical, const PreprocessOptions& options);
+
+/// Z-scores in place (mean 0, unbiased std 1). Throws Error when the volume is constant.
+void zscore(Volume& v);
+
+struct PreprocessedCase {
+  std::string id;
+  std::array<Volume, kNumModalities> images;  ///< float, z-scored, on the output grid
+  std::optional<Volume> seg;                  ///< labels {0,1,2,4} on the same grid
+};
+
+/// Reads and preprocesses one case. Errors name the file and the problem (segmentation labels
+/// outside {0, 1, 2, 4}, constant modality, unreadable file, ...).
+PreprocessedCase preprocess_case(const CaseFiles& files, const PreprocessOptions& options);
+
+/// Preprocesses one already-loaded volume (steps 1-4; no z-score for kNearest).
+Volume preprocess_volume(const Volume& in, const PreprocessOptions& options, Interpolation interp);
+
+}  // namespace mprotonet
