@@ -74,7 +74,7 @@ std::string datatype_code_name(int code) {
     case NIFTI_TYPE_RGBA32: return "rgba32";
     case NIFTI_TYPE_FLOAT128: return "float128";
     case DT_BINARY: return "binary (1 bit)";
-    default: return "unknown code " + std::to_string(code);
+    default: return "unknown";
   }
 }
 
@@ -207,7 +207,11 @@ class GzReader {
     if (errnum == Z_BUF_ERROR)
       fail(path_, "truncated gzip data (the compressed stream ends early)");
     if (errnum == Z_ERRNO) fail(path_, std::string("read error: ") + std::strerror(errno));
-    fail(path_, std::string("corrupt gzip data (zlib: ") + (msg ? msg : "unknown error") + ")");
+    // gzerror prefixes the file name; the path is already in our message.
+    std::string detail = msg ? msg : "unknown error";
+    const std::string prefix = path_.string() + ": ";
+    if (detail.compare(0, prefix.size(), prefix) == 0) detail = detail.substr(prefix.size());
+    fail(path_, "corrupt gzip data (zlib: " + detail + ")");
   }
 
   fs::path path_;
@@ -438,6 +442,19 @@ ValidatedFile open_and_validate(const fs::path& path) {
                      " bytes of voxel data but a gzip file of " + std::to_string(size) +
                      " bytes cannot hold that much (truncated file or wrong dims)");
     }
+  }
+
+  if (h.pair) {
+    // nifticlib looks for x.img or x.img.gz next to x.hdr; say which file is missing.
+    std::string stem = v.header_path.string();
+    if (!ends_with(stem, ".hdr") && !ends_with(stem, ".hdr.gz"))
+      fail(path, "header has the magic of a two-file NIfTI pair (data in a separate .img) but the file "
+                 "name does not end in .hdr");
+    stem = stem.substr(0, stem.size() - (ends_with(stem, ".gz") ? 7 : 4));
+    const fs::path img = stem + ".img", img_gz = stem + ".img.gz";
+    if (!fs::exists(img) && !fs::exists(img_gz))
+      fail(img, "cannot read the image data of NIfTI pair header " + v.header_path.filename().string() +
+                    ": no such file");
   }
 
   std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_image_read(v.header_path.c_str(), 0),
