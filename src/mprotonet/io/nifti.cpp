@@ -493,22 +493,35 @@ NiftiHeader to_header(const fs::path& path, const ValidatedFile& v) {
   return out;
 }
 
+// Visits every voxel (i, j, k) in 32 x 32 tiles of (i, k): numpy order is contiguous in k, NIfTI
+// order in i, so a plain loop would stride through memory on one side of every copy.
+template <typename Fn>
+void for_each_voxel_tiled(const std::array<int64_t, 3>& shape, Fn&& fn) {
+  constexpr int64_t kTile = 32;
+  const int64_t nx = shape[0], ny = shape[1], nz = shape[2];
+  for (int64_t j = 0; j < ny; ++j)
+    for (int64_t i0 = 0; i0 < nx; i0 += kTile)
+      for (int64_t k0 = 0; k0 < nz; k0 += kTile) {
+        const int64_t i1 = std::min(i0 + kTile, nx), k1 = std::min(k0 + kTile, nz);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t k = k0; k < k1; ++k) fn(i, j, k, (i * ny + j) * nz + k, (k * ny + j) * nx + i);
+      }
+}
+
 // The one place that turns stored values into floats: NIfTI order (i fastest) in, numpy order
 // (k fastest) out, nibabel's scaling applied (value * slope + inter, in double).
 template <typename T>
 void convert_to_float(const unsigned char* raw, const std::array<int64_t, 3>& shape, bool scaled, double slope,
                       double inter, float* out) {
-  const int64_t nx = shape[0], ny = shape[1], nz = shape[2];
   const T* src = reinterpret_cast<const T*>(raw);
-  for (int64_t k = 0; k < nz; ++k)
-    for (int64_t j = 0; j < ny; ++j) {
-      const T* row = src + (k * ny + j) * nx;
-      float* dst = out + j * nz + k;
-      for (int64_t i = 0; i < nx; ++i) {
-        const double value = static_cast<double>(row[i]);
-        dst[i * ny * nz] = static_cast<float>(scaled ? value * slope + inter : value);
-      }
-    }
+  if (scaled)
+    for_each_voxel_tiled(shape, [&](int64_t, int64_t, int64_t, int64_t to, int64_t from) {
+      out[to] = static_cast<float>(static_cast<double>(src[from]) * slope + inter);
+    });
+  else
+    for_each_voxel_tiled(shape, [&](int64_t, int64_t, int64_t, int64_t to, int64_t from) {
+      out[to] = static_cast<float>(src[from]);
+    });
 }
 
 void convert_voxels(DataType t, const unsigned char* raw, const std::array<int64_t, 3>& shape, bool scaled,
@@ -533,6 +546,10 @@ std::vector<unsigned char> read_voxel_bytes(const fs::path& path, const Validate
   GzReader in(v.image_path);
   in.skip(v.data_offset);
   std::vector<unsigned char> bytes;
+  // Typical volumes are reserved at once; beyond this, a gzip header could lie, so the buffer
+  // grows (geometrically) only as data arrives.
+  constexpr int64_t kReserveAtOnce = int64_t{256} << 20;
+  if (nbytes <= kReserveAtOnce || !is_gzip_file(v.image_path)) bytes.reserve(static_cast<size_t>(nbytes));
   constexpr int64_t kChunk = int64_t{64} << 20;
   int64_t have = 0;
   while (have < nbytes) {
@@ -601,27 +618,24 @@ class GzWriter {
 template <typename T>
 std::vector<unsigned char> encode_voxels(const fs::path& path, const Volume& v, DataType dtype) {
   const bool integer = std::numeric_limits<T>::is_integer;
-  const int64_t nx = v.shape[0], ny = v.shape[1], nz = v.shape[2];
   std::vector<unsigned char> out(static_cast<size_t>(v.numel()) * sizeof(T));
   T* dst = reinterpret_cast<T*>(out.data());
   const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
   const double hi = static_cast<double>(std::numeric_limits<T>::max());
   int64_t bad = 0;
   std::string first_bad;
-  for (int64_t i = 0; i < nx; ++i)
-    for (int64_t j = 0; j < ny; ++j)
-      for (int64_t k = 0; k < nz; ++k) {
-        const float f = v.data[static_cast<size_t>(v.index(i, j, k))];
-        double value = f;
-        if (integer) value = std::nearbyint(value);
-        if (!std::isfinite(f) || value < lo || value > hi) {
-          if (bad++ == 0)
-            first_bad = fmt(f) + " at voxel (" + std::to_string(i) + ", " + std::to_string(j) + ", " +
-                        std::to_string(k) + ")";
-          continue;
-        }
-        dst[(k * ny + j) * nx + i] = static_cast<T>(value);
-      }
+  for_each_voxel_tiled(v.shape, [&](int64_t i, int64_t j, int64_t k, int64_t from, int64_t to) {
+    const float f = v.data[static_cast<size_t>(from)];
+    double value = f;
+    if (integer) value = std::nearbyint(value);
+    if (!std::isfinite(f) || value < lo || value > hi) {
+      if (bad++ == 0)
+        first_bad = fmt(f) + " at voxel (" + std::to_string(i) + ", " + std::to_string(j) + ", " +
+                    std::to_string(k) + ")";
+      return;
+    }
+    dst[to] = static_cast<T>(value);
+  });
   if (bad > 0)
     fail(path, std::to_string(bad) + " voxel value(s) cannot be stored as " + to_string(dtype) +
                    (integer ? " (range " + fmt(lo) + ".." + fmt(hi) + ", NaN/Inf not allowed)" : " (NaN or Inf)") +
