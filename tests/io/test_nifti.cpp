@@ -8,6 +8,7 @@
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
@@ -204,6 +205,32 @@ TEST_F(RealFiles, OrientationsHoldTheSameBrain) {
     } else {
       for (int c = 0; c < 3; ++c) EXPECT_NEAR(centroid[c], first[c], 1e-3) << rel << " world centroid axis " << c;
     }
+  }
+}
+
+TEST(NibabelWrittenFiles, MatchNibabel) {
+  // Datatypes, byte orders, NIfTI-2, qform-only transforms, qfac 0, no transform, explicit
+  // scaling and one-volume 4D/5D files, written by nibabel itself.
+  t::TempDir dir;
+  const auto made = t::run_python_helper("nifti_make.py", t::shell_quote(dir.path().string()));
+  ASSERT_EQ(made.exit_code, 0);
+  std::vector<fs::path> files;
+  std::istringstream names(made.output);
+  for (std::string line; std::getline(names, line);)
+    if (!line.empty() && line.find("Warning") == std::string::npos && fs::exists(dir / line)) files.push_back(dir / line);
+  ASSERT_EQ(files.size(), 17u) << made.output;
+  const auto facts = oracle(files);
+  ASSERT_EQ(facts.size(), files.size());
+  for (const auto& p : files) {
+    const std::string what = p.filename().string();
+    SCOPED_TRACE(what);
+    const json& f = facts.at(p.string());
+    expect_header_matches(mprotonet::read_nifti_header(p), f, what);
+    const Volume v = mprotonet::read_nifti(p);
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(v.shape[i], f["shape"][i].get<int64_t>()) << what;
+    EXPECT_EQ(mprotonet::to_string(v.source_dtype), f["dtype"].get<std::string>()) << what;
+    expect_affine_near(v.affine, f["affine"], 1e-5, what);
+    expect_data_matches(v, f["data"], what);
   }
 }
 

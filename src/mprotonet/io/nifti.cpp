@@ -74,7 +74,7 @@ std::string datatype_code_name(int code) {
     case NIFTI_TYPE_RGBA32: return "rgba32";
     case NIFTI_TYPE_FLOAT128: return "float128";
     case DT_BINARY: return "binary (1 bit)";
-    default: return "unknown code " + std::to_string(code);
+    default: return "unknown";
   }
 }
 
@@ -207,7 +207,11 @@ class GzReader {
     if (errnum == Z_BUF_ERROR)
       fail(path_, "truncated gzip data (the compressed stream ends early)");
     if (errnum == Z_ERRNO) fail(path_, std::string("read error: ") + std::strerror(errno));
-    fail(path_, std::string("corrupt gzip data (zlib: ") + (msg ? msg : "unknown error") + ")");
+    // gzerror prefixes the file name; the path is already in our message.
+    std::string detail = msg ? msg : "unknown error";
+    const std::string prefix = path_.string() + ": ";
+    if (detail.compare(0, prefix.size(), prefix) == 0) detail = detail.substr(prefix.size());
+    fail(path_, "corrupt gzip data (zlib: " + detail + ")");
   }
 
   fs::path path_;
@@ -440,6 +444,19 @@ ValidatedFile open_and_validate(const fs::path& path) {
     }
   }
 
+  if (h.pair) {
+    // nifticlib looks for x.img or x.img.gz next to x.hdr; say which file is missing.
+    std::string stem = v.header_path.string();
+    if (!ends_with(stem, ".hdr") && !ends_with(stem, ".hdr.gz"))
+      fail(path, "header has the magic of a two-file NIfTI pair (data in a separate .img) but the file "
+                 "name does not end in .hdr");
+    stem = stem.substr(0, stem.size() - (ends_with(stem, ".gz") ? 7 : 4));
+    const fs::path img = stem + ".img", img_gz = stem + ".img.gz";
+    if (!fs::exists(img) && !fs::exists(img_gz))
+      fail(img, "cannot read the image data of NIfTI pair header " + v.header_path.filename().string() +
+                    ": no such file");
+  }
+
   std::unique_ptr<nifti_image, void (*)(nifti_image*)> nim(nifti_image_read(v.header_path.c_str(), 0),
                                                            nifti_image_free);
   if (!nim) fail(path, "nifticlib could not parse the NIfTI header");
@@ -476,22 +493,35 @@ NiftiHeader to_header(const fs::path& path, const ValidatedFile& v) {
   return out;
 }
 
+// Visits every voxel (i, j, k) in 32 x 32 tiles of (i, k): numpy order is contiguous in k, NIfTI
+// order in i, so a plain loop would stride through memory on one side of every copy.
+template <typename Fn>
+void for_each_voxel_tiled(const std::array<int64_t, 3>& shape, Fn&& fn) {
+  constexpr int64_t kTile = 32;
+  const int64_t nx = shape[0], ny = shape[1], nz = shape[2];
+  for (int64_t j = 0; j < ny; ++j)
+    for (int64_t i0 = 0; i0 < nx; i0 += kTile)
+      for (int64_t k0 = 0; k0 < nz; k0 += kTile) {
+        const int64_t i1 = std::min(i0 + kTile, nx), k1 = std::min(k0 + kTile, nz);
+        for (int64_t i = i0; i < i1; ++i)
+          for (int64_t k = k0; k < k1; ++k) fn(i, j, k, (i * ny + j) * nz + k, (k * ny + j) * nx + i);
+      }
+}
+
 // The one place that turns stored values into floats: NIfTI order (i fastest) in, numpy order
 // (k fastest) out, nibabel's scaling applied (value * slope + inter, in double).
 template <typename T>
 void convert_to_float(const unsigned char* raw, const std::array<int64_t, 3>& shape, bool scaled, double slope,
                       double inter, float* out) {
-  const int64_t nx = shape[0], ny = shape[1], nz = shape[2];
   const T* src = reinterpret_cast<const T*>(raw);
-  for (int64_t k = 0; k < nz; ++k)
-    for (int64_t j = 0; j < ny; ++j) {
-      const T* row = src + (k * ny + j) * nx;
-      float* dst = out + j * nz + k;
-      for (int64_t i = 0; i < nx; ++i) {
-        const double value = static_cast<double>(row[i]);
-        dst[i * ny * nz] = static_cast<float>(scaled ? value * slope + inter : value);
-      }
-    }
+  if (scaled)
+    for_each_voxel_tiled(shape, [&](int64_t, int64_t, int64_t, int64_t to, int64_t from) {
+      out[to] = static_cast<float>(static_cast<double>(src[from]) * slope + inter);
+    });
+  else
+    for_each_voxel_tiled(shape, [&](int64_t, int64_t, int64_t, int64_t to, int64_t from) {
+      out[to] = static_cast<float>(src[from]);
+    });
 }
 
 void convert_voxels(DataType t, const unsigned char* raw, const std::array<int64_t, 3>& shape, bool scaled,
@@ -516,6 +546,10 @@ std::vector<unsigned char> read_voxel_bytes(const fs::path& path, const Validate
   GzReader in(v.image_path);
   in.skip(v.data_offset);
   std::vector<unsigned char> bytes;
+  // Typical volumes are reserved at once; beyond this, a gzip header could lie, so the buffer
+  // grows (geometrically) only as data arrives.
+  constexpr int64_t kReserveAtOnce = int64_t{256} << 20;
+  if (nbytes <= kReserveAtOnce || !is_gzip_file(v.image_path)) bytes.reserve(static_cast<size_t>(nbytes));
   constexpr int64_t kChunk = int64_t{64} << 20;
   int64_t have = 0;
   while (have < nbytes) {
@@ -584,27 +618,24 @@ class GzWriter {
 template <typename T>
 std::vector<unsigned char> encode_voxels(const fs::path& path, const Volume& v, DataType dtype) {
   const bool integer = std::numeric_limits<T>::is_integer;
-  const int64_t nx = v.shape[0], ny = v.shape[1], nz = v.shape[2];
   std::vector<unsigned char> out(static_cast<size_t>(v.numel()) * sizeof(T));
   T* dst = reinterpret_cast<T*>(out.data());
   const double lo = static_cast<double>(std::numeric_limits<T>::lowest());
   const double hi = static_cast<double>(std::numeric_limits<T>::max());
   int64_t bad = 0;
   std::string first_bad;
-  for (int64_t i = 0; i < nx; ++i)
-    for (int64_t j = 0; j < ny; ++j)
-      for (int64_t k = 0; k < nz; ++k) {
-        const float f = v.data[static_cast<size_t>(v.index(i, j, k))];
-        double value = f;
-        if (integer) value = std::nearbyint(value);
-        if (!std::isfinite(f) || value < lo || value > hi) {
-          if (bad++ == 0)
-            first_bad = fmt(f) + " at voxel (" + std::to_string(i) + ", " + std::to_string(j) + ", " +
-                        std::to_string(k) + ")";
-          continue;
-        }
-        dst[(k * ny + j) * nx + i] = static_cast<T>(value);
-      }
+  for_each_voxel_tiled(v.shape, [&](int64_t i, int64_t j, int64_t k, int64_t from, int64_t to) {
+    const float f = v.data[static_cast<size_t>(from)];
+    double value = f;
+    if (integer) value = std::nearbyint(value);
+    if (!std::isfinite(f) || value < lo || value > hi) {
+      if (bad++ == 0)
+        first_bad = fmt(f) + " at voxel (" + std::to_string(i) + ", " + std::to_string(j) + ", " +
+                    std::to_string(k) + ")";
+      return;
+    }
+    dst[to] = static_cast<T>(value);
+  });
   if (bad > 0)
     fail(path, std::to_string(bad) + " voxel value(s) cannot be stored as " + to_string(dtype) +
                    (integer ? " (range " + fmt(lo) + ".." + fmt(hi) + ", NaN/Inf not allowed)" : " (NaN or Inf)") +
