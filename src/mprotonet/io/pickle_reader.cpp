@@ -50,6 +50,12 @@ const char* kind_name(Kind k) {
   return "?";
 }
 
+/// "a tuple", "an int": for messages.
+std::string a_kind(Kind k) {
+  const std::string name = kind_name(k);
+  return (name == "int" ? "an " : "a ") + name;
+}
+
 enum class Callable : uint8_t { OrderedDict, RebuildTensorV2, RebuildParameter, StorageType };
 
 struct Node {
@@ -155,7 +161,7 @@ class Unpickler {
   const std::string& str(uint32_t id) const { return strings_[nodes_[id].aux]; }
   std::vector<uint32_t>& seq(uint32_t id) { return seqs_[nodes_[id].aux]; }
   void expect(uint32_t id, Kind k, const std::string& what) {
-    if (node(id).kind != k) fail(what + " must be a " + kind_name(k) + ", found a " + kind_name(node(id).kind));
+    if (node(id).kind != k) fail(what + " must be " + a_kind(k) + ", found " + a_kind(node(id).kind));
   }
 
   void memo_put(uint64_t index) {
@@ -329,7 +335,7 @@ void Unpickler::op_persid() {
   if (str(items[0]) != "storage") fail("persistent id of kind '" + printable(str(items[0])) + "' (expected 'storage')");
   const Node& type = node(items[1]);
   if (type.kind != Kind::Global || type.i != static_cast<int64_t>(Callable::StorageType)) {
-    fail("persistent id field 1 must be a torch.<Type>Storage, found a " + std::string(kind_name(type.kind)));
+    fail("persistent id field 1 must be a torch.<Type>Storage, found " + a_kind(type.kind));
   }
   expect(items[2], Kind::String, "storage key");
   expect(items[3], Kind::String, "storage location");
@@ -417,7 +423,7 @@ void Unpickler::op_reduce(bool newobj) {
   const uint32_t args_id = pop();
   const uint32_t fn = pop();
   expect(args_id, Kind::Tuple, "arguments of REDUCE");
-  if (node(fn).kind != Kind::Global) fail(std::string("cannot call a ") + kind_name(node(fn).kind));
+  if (node(fn).kind != Kind::Global) fail("cannot call " + a_kind(node(fn).kind));
   // Checked before copying, so a huge tuple referenced many times cannot make this quadratic.
   if (seq(args_id).size() > 7) fail("too many arguments (" + std::to_string(seq(args_id).size()) + ")");
   const std::vector<uint32_t> args = seq(args_id);
@@ -449,9 +455,9 @@ void Unpickler::op_build() {
   const uint32_t state = pop();
   const uint32_t obj = top();
   // The only BUILD torch.save writes sets a state_dict's `_metadata` attribute; it is ignored.
-  if (node(obj).kind != Kind::Dict) fail(std::string("BUILD on a ") + kind_name(node(obj).kind) + " is not supported");
+  if (node(obj).kind != Kind::Dict) fail("BUILD on " + a_kind(node(obj).kind) + " is not supported");
   if (node(state).kind != Kind::Dict && node(state).kind != Kind::None) {
-    fail(std::string("BUILD state must be a dict, found a ") + kind_name(node(state).kind));
+    fail("BUILD state must be a dict, found " + a_kind(node(state).kind));
   }
 }
 
@@ -470,12 +476,12 @@ Unpickled Unpickler::finish(uint32_t root) {
   for (size_t k = 0; k + 1 < items.size(); k += 2) {
     const Node& key = node(items[k]);
     if (key.kind != Kind::String) {
-      throw Error(std::string("data.pkl: dict key number ") + std::to_string(k / 2) + " is a " + kind_name(key.kind) + ", expected a str");
+      throw Error("data.pkl: dict key number " + std::to_string(k / 2) + " is " + a_kind(key.kind) + ", expected a str");
     }
     const std::string& name = strings_[key.aux];
     const Node& value = node(items[k + 1]);
     if (value.kind != Kind::Tensor) {
-      throw Error("data.pkl: entry '" + printable(name) + "' is a " + kind_name(value.kind) +
+      throw Error("data.pkl: entry '" + printable(name) + "' is " + a_kind(value.kind) +
                   ", not a tensor (expected a state_dict: a dict of tensors only)");
     }
     if (!seen.emplace(name, k).second) throw Error("data.pkl: entry '" + printable(name) + "' appears twice");
