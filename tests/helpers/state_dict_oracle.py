@@ -8,7 +8,7 @@ Subcommands:
                          (per file: substrings the C++ error message must contain)
   check FILE MANIFEST    torch.load FILE (also with weights_only=True) and compare it with a JSON
                          manifest written by the C++ side; exit 1 on any mismatch
-  compare A B            torch.load both files; exit 1 unless names, dtypes, shapes, values agree
+  compare A B [A B ...]  torch.load each pair; exit 1 unless names, dtypes, shapes, values agree
 
 Files here are generated at test time, so the expectations come from PyTorch, never from the
 C++ code under test.
@@ -70,6 +70,7 @@ def make_fixtures(out):
 
     base = torch.arange(24, dtype=torch.float32).reshape(4, 6) / 8 - 1
     shared = torch.linspace(-2, 2, 10, dtype=torch.float64)
+    tied = torch.randn(3)
     mixed = {
         "param": torch.nn.Parameter(torch.randn(3, 2)),
         "transposed": base.t(),                      # non-contiguous
@@ -89,6 +90,9 @@ def make_fixtures(out):
         "scalar": torch.tensor(2.25),
         "empty": torch.zeros(0, 3),
         "big_offset": torch.arange(70000, dtype=torch.int32)[69990:],  # offset needs BININT
+        "tied_a": tied,                               # one tensor object under two names
+        "tied_b": tied,
+        "tied_c": tied.view(1, 3),                    # and a full view of the same storage
     }
     torch.save(mixed, os.path.join(out, "mixed.pt"))
     files["mixed.pt"] = {"kind": "state_dict", "entries": [dict(name=k, **describe(v)) for k, v in mixed.items()]}
@@ -308,8 +312,9 @@ def main(argv):
         make_hostile(argv[2])
     elif len(argv) == 4 and argv[1] == "check":
         check(argv[2], argv[3])
-    elif len(argv) == 4 and argv[1] == "compare":
-        compare(argv[2], argv[3])
+    elif len(argv) >= 4 and len(argv) % 2 == 0 and argv[1] == "compare":
+        for a, b in zip(argv[2::2], argv[3::2]):
+            compare(a, b)
     else:
         print(__doc__)
         return 2

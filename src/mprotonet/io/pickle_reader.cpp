@@ -67,7 +67,8 @@ struct Node {
 
 struct StorageEntry {
   StorageRequest request;
-  torch::Tensor data;  // 1-D, request.numel elements
+  torch::Tensor data;       // 1-D, request.numel elements
+  bool handed_out = false;  // `data` itself was returned as a tensor; later views must copy
 };
 
 struct StorageTypeName {
@@ -375,7 +376,7 @@ uint32_t Unpickler::rebuild_tensor(const std::vector<uint32_t>& args) {
   }
   expect(args[0], Kind::Storage, "argument 1 of _rebuild_tensor_v2");
   expect(args[1], Kind::Int, "storage offset");
-  const StorageEntry& st = storages_[node(args[0]).aux];
+  StorageEntry& st = storages_[node(args[0]).aux];
   const int64_t offset = node(args[1]).i;
   const std::vector<int64_t> sizes = int_tuple(args[2], "tensor size");
   const std::vector<int64_t> strides = int_tuple(args[3], "tensor stride");
@@ -412,8 +413,15 @@ uint32_t Unpickler::rebuild_tensor(const std::vector<uint32_t>& args) {
            " bytes (a view repeating its storage?)");
     }
     tensor_bytes_ += static_cast<uint64_t>(bytes);
-    // Copy out so every tensor owns compact memory, independent of shared storages.
-    t = st.data.as_strided(sizes, strides, offset).clone(at::MemoryFormat::Contiguous);
+    torch::Tensor view = st.data.as_strided(sizes, strides, offset);
+    if (!st.handed_out && offset == 0 && numel == st.request.numel && view.is_contiguous()) {
+      // The usual case (one tensor per storage): hand the storage over without a copy.
+      t = st.data.view(sizes);
+      st.handed_out = true;
+    } else {
+      // Copy out so every tensor owns compact memory, independent of shared storages.
+      t = view.clone(at::MemoryFormat::Contiguous);
+    }
   }
   tensors_.push_back(t);
   return add({Kind::Tensor, 0, static_cast<uint32_t>(tensors_.size() - 1)});
@@ -473,6 +481,7 @@ Unpickled Unpickler::finish(uint32_t root) {
   if (r.kind != Kind::Dict) return out;
   const auto& items = seq(root);
   std::unordered_map<std::string, size_t> seen;
+  std::vector<bool> tensor_used(tensors_.size(), false);
   for (size_t k = 0; k + 1 < items.size(); k += 2) {
     const Node& key = node(items[k]);
     if (key.kind != Kind::String) {
@@ -485,7 +494,10 @@ Unpickled Unpickler::finish(uint32_t root) {
                   ", not a tensor (expected a state_dict: a dict of tensors only)");
     }
     if (!seen.emplace(name, k).second) throw Error("data.pkl: entry '" + printable(name) + "' appears twice");
-    out.entries.emplace_back(name, tensors_[value.aux]);
+    // The same tensor object under two names (tied weights, memoised by the pickler) gets a
+    // copy, so that every returned tensor owns its memory.
+    out.entries.emplace_back(name, tensor_used[value.aux] ? tensors_[value.aux].clone() : tensors_[value.aux]);
+    tensor_used[value.aux] = true;
   }
   return out;
 }
