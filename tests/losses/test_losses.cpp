@@ -45,7 +45,8 @@ torch::Tensor get(const std::string& key) {
   return it->second;
 }
 
-torch::Tensor f32(const std::string& key) { return get(key).to(torch::kFloat); }
+/// A fresh float32 copy (never the cached tensor, so tests cannot change each other's inputs).
+torch::Tensor f32(const std::string& key) { return get(key).to(torch::kFloat).clone(); }
 
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, const std::string& what,
                   double tol = 1e-5) {
@@ -118,7 +119,7 @@ TEST_P(JointLossOracle, TermsAndGradientsMatch) {
   std::map<std::string, torch::Tensor> leaf;
   for (const char* k : {"logits", "min_distances", "features", "map_conv_weight", "h",
                         "head_conv_weight", "last_layer_weight"})
-    leaf[k] = f32(k).clone().requires_grad_(true);
+    leaf[k] = f32(k).requires_grad_(true);
 
   JointLossInputs in;
   in.logits = leaf["logits"];
