@@ -23,7 +23,7 @@ namespace t = mprotonet::test;
 namespace {
 
 // NIfTI-1 header field offsets.
-constexpr std::streamoff kDim = 40, kDatatype = 70, kBitpix = 72, kPixdim = 76, kSclSlope = 112,
+constexpr std::streamoff kDim = 40, kDatatype = 70, kBitpix = 72, kPixdim = 76, kVoxOffset = 108, kSclSlope = 112,
                           kSclInter = 116, kMagic = 344, kData = 352;
 
 template <typename T>
@@ -225,6 +225,15 @@ TEST(NiftiBadInput, DataShorterThanTheHeaderSays) {
   const fs::path pgz = dir / "short.nii.gz";
   gzip_file(p, pgz);
   expect_refused(pgz, {"file too short", "550 of the 560 bytes"}, false);
+}
+
+TEST(NiftiBadInput, DataOffsetInsideTheHeader) {
+  t::TempDir dir;
+  for (const float offset : {0.0f, 100.0f, -352.0f}) {
+    const fs::path p = valid_nii(dir, "offset" + std::to_string(int(offset)) + ".nii");
+    patch<float>(p, kVoxOffset, offset);
+    expect_refused(p, {"vox_offset is " + std::to_string(int(offset)), "at least 352"});
+  }
 }
 
 TEST(NiftiBadInput, BadVoxelSizes) {

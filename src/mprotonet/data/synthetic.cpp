@@ -153,7 +153,7 @@ class WaveField {
 enum Class { kWM, kGM, kDeep, kCSF, kEdema, kLggCore, kNecrosis, kEnhancing, kNonEnhancing, kClasses };
 constexpr double kContrast[kClasses][4] = {
     /* WM            */ {520, 540, 420, 330},
-    /* GM            */ {390, 410, 620, 430},
+    /* GM            */ {390, 410, 620, 460},
     /* deep grey     */ {475, 495, 500, 365},
     /* CSF           */ {120, 135, 1900, 70},
     /* edema         */ {360, 375, 1150, 700},
@@ -309,7 +309,7 @@ CaseParams draw_params(const SyntheticOptions& o, int index) {
   }
   p.lob_core = WaveField(rng, 6, 1.6, 3.5);     // on the unit sphere: a few lobes
   p.lob_edema = WaveField(rng, 8, 1.8, 3.5);
-  p.edema_fingers = WaveField(rng, 8, 10, 22);  // edema is irregular at a finer scale
+  p.edema_fingers = WaveField(rng, 8, 14, 28);  // edema is irregular at a finer scale
   p.lob_necrosis = WaveField(rng, 6, 1.5, 3.0);
   p.tumour_texture = WaveField(rng, 10, 4, 11);
   p.patches = WaveField(rng, 8, 7, 14);
@@ -412,7 +412,7 @@ SyntheticCase render(const SyntheticOptions& o, int index, const CaseParams& p) 
           const Vec3 u = rt > 1e-9 ? Vec3{dt[0] / rt, dt[1] / rt, dt[2] / rt} : Vec3{1, 0, 0};
           const double rc = p.core_radius * (1 + 0.17 * std::clamp(p.lob_core(u), -2.0, 2.0));
           const double re = p.edema_radius * (1 + 0.18 * std::clamp(p.lob_edema(u), -2.0, 2.0)) +
-                            0.15 * p.edema_radius * std::clamp(p.edema_fingers(q), -2.0, 2.0);
+                            0.10 * p.edema_radius * std::clamp(p.edema_fingers(q), -2.0, 2.0);
           core = ramp(rc - rt);
           // Edema spreads along white matter: it reaches less far into the cortex, not into CSF.
           edema = ramp(re * (1 - 0.3 * gm) - rt) * (1 - csf);

@@ -133,6 +133,13 @@ fs::path header_file_for(const fs::path& path) {
   return path;
 }
 
+int64_t checked_file_size(const fs::path& path) {
+  std::error_code ec;
+  const auto size = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot get the file size: " + ec.message());
+  return static_cast<int64_t>(size);
+}
+
 bool is_gzip_file(const fs::path& path) {
   unsigned char magic[2] = {0, 0};
   std::FILE* f = std::fopen(path.c_str(), "rb");
@@ -420,8 +427,12 @@ ValidatedFile open_and_validate(const fs::path& path) {
       fail(path, "invalid header: voxel size pixdim[" + std::to_string(i) + "] is " + fmt(p) +
                      ", expected a positive number of mm");
   }
-  if (!std::isfinite(h.vox_offset) || h.vox_offset < 0)
-    fail(path, "invalid header: vox_offset is " + fmt(h.vox_offset));
+  // Single-file data must start after the header (nibabel refuses such files too; with 0 it
+  // would read the header bytes as voxels).
+  const int64_t min_offset = h.pair ? 0 : (h.version == 1 ? 352 : 544);
+  if (!std::isfinite(h.vox_offset) || h.vox_offset < static_cast<double>(min_offset) || h.vox_offset > 0x1p52)
+    fail(path, "invalid header: vox_offset is " + fmt(h.vox_offset) + ", expected at least " +
+                   std::to_string(min_offset) + " (the voxel data must start after the header)");
   const bool scaled = h.scl_slope != 0 && std::isfinite(h.scl_slope);
   if (scaled && !std::isfinite(h.scl_inter))
     fail(path, "invalid header: scl_slope is " + fmt(h.scl_slope) + " but scl_inter is " + fmt(h.scl_inter));
@@ -430,8 +441,8 @@ ValidatedFile open_and_validate(const fs::path& path) {
   // before any allocation.
   const int64_t data_bytes = v.total_voxels * v.dtype->bytes;
   if (!h.pair) {
-    const int64_t size = static_cast<int64_t>(fs::file_size(v.header_path));
-    const int64_t offset = std::max<int64_t>(static_cast<int64_t>(h.vox_offset), h.version == 1 ? 352 : 544);
+    const int64_t size = checked_file_size(v.header_path);
+    const auto offset = static_cast<int64_t>(h.vox_offset);
     if (!is_gzip_file(v.header_path)) {
       if (offset + data_bytes > size)
         fail(path, "file too short: the header claims " + std::to_string(data_bytes) + " bytes of voxel data at offset " +
@@ -462,13 +473,16 @@ ValidatedFile open_and_validate(const fs::path& path) {
   if (!nim) fail(path, "nifticlib could not parse the NIfTI header");
   v.image_path = nim->iname ? fs::path(nim->iname) : v.header_path;
   v.data_offset = nim->iname_offset;
+  if (v.data_offset != static_cast<int64_t>(h.vox_offset))
+    fail(path, "nifticlib places the voxel data at offset " + std::to_string(v.data_offset) +
+                   " but vox_offset is " + fmt(h.vox_offset));
   v.swap = nim->byteorder != nifti_short_order() && v.dtype->bytes > 1;
   if (nim->nvox != v.total_voxels)
     fail(path, "nifticlib reads " + std::to_string(nim->nvox) + " voxels from the header, expected " +
                    std::to_string(v.total_voxels));
   if (h.pair) {
     check_readable_file(v.image_path, "NIfTI image data (.img) of the header");
-    const int64_t size = static_cast<int64_t>(fs::file_size(v.image_path));
+    const int64_t size = checked_file_size(v.image_path);
     if (!is_gzip_file(v.image_path) && v.data_offset + data_bytes > size)
       fail(v.image_path, "file too short: the header claims " + std::to_string(data_bytes) +
                              " bytes of voxel data at offset " + std::to_string(v.data_offset) +

@@ -17,31 +17,38 @@ namespace mprotonet {
 struct NiftiHeader {
   int version = 1;                         ///< 1 or 2
   std::array<int64_t, 8> dim{};            ///< dim[0] = number of dimensions
-  std::array<double, 8> pixdim{};          ///< pixdim[0] = qfac
+  std::array<double, 8> pixdim{};          ///< pixdim[0] = qfac (-1, or 1 for any other value)
   DataType datatype = DataType::kFloat32;  ///< on-disk datatype
-  double scl_slope = 0.0;
-  double scl_inter = 0.0;
+  double scl_slope = 0.0;                  ///< as stored; 0 or NaN = no scaling
+  double scl_inter = 0.0;                  ///< as stored
   int qform_code = 0;
   int sform_code = 0;
   Affine affine = identity_affine();       ///< the affine nibabel's `img.affine` gives
 };
 
-/// Reads only the header (cheap; no voxel data). Throws Error naming the file and the problem.
+/// Reads only the header (cheap; no voxel data). Applies the same validation as read_nifti
+/// (except the volume count, kMaxVoxels and the voxel values). Throws Error naming the file
+/// and the problem.
 NiftiHeader read_nifti_header(const std::filesystem::path& path);
 
 /// Upper bound on voxels the reader will allocate for one volume (refused before allocation).
 inline constexpr int64_t kMaxVoxels = int64_t{1} << 31;  // 2^31 voxels = 8 GiB as float32
 
-/// Reads a 3D volume (a 4D file whose 4th..7th dims are 1 is accepted). NaN/Inf voxels are an
-/// error naming the file. Throws Error naming the file for: missing file, not NIfTI,
-/// truncated/corrupt gzip or data, impossible dims, unsupported datatype (complex, RGB, ...),
-/// more than one volume.
+/// Reads a 3D volume (a 4D file whose 4th..7th dims are 1 is accepted; a 1D/2D image gets
+/// trailing dims of 1). NaN/Inf voxels are an error naming the file. Throws Error naming the
+/// file for: missing file, not NIfTI, truncated/corrupt gzip or data, impossible dims, more
+/// than kMaxVoxels voxels, unsupported datatype (complex, RGB, ...), more than one volume.
+/// The header is validated, and the file checked to be large enough for the data it claims,
+/// before anything is allocated. `path` may be a .nii, .nii.gz, .hdr or .img file.
 Volume read_nifti(const std::filesystem::path& path);
 
-/// Writes v with the given on-disk datatype (kFloat32, kInt16 or kUInt8). Values are rounded
-/// and range-checked for integer types. qform and sform are both set from v.affine
-/// (codes 1 = scanner anat), gzipped when the name ends in ".gz". Written to a temporary
-/// sibling and renamed, so an existing file is replaced only by a complete one.
+/// Writes v with the given on-disk datatype (kFloat32, kInt16 or kUInt8) as a single-file
+/// NIfTI-1 (`path` must end in .nii or .nii.gz; gzipped, level 1, when it ends in ".gz").
+/// Integer types are rounded half to even (numpy's rint) and range-checked; non-finite values
+/// are an Error for every type. qform and sform are both set from v.affine (codes 1 = scanner
+/// anat): sform exactly, qform via nifticlib's quaternion conversion (the closest rotation +
+/// zooms when the affine has shear); pixdim = voxel sizes; scl_slope 1, scl_inter 0. Written
+/// to a temporary sibling and renamed, so an existing file is replaced only by a complete one.
 void write_nifti(const std::filesystem::path& path, const Volume& v, DataType dtype);
 
 }  // namespace mprotonet
