@@ -6,7 +6,8 @@ Subcommands:
                          (per file: kind, and per tensor: name, dtype, shape, flattened values)
   hostile OUTDIR         write malformed / malicious checkpoint files plus OUTDIR/hostile.json
                          (per file: substrings the C++ error message must contain)
-  check FILE MANIFEST    torch.load FILE (also with weights_only=True) and compare it with a JSON
+  check FILE MANIFEST [FILE MANIFEST ...]
+                         torch.load FILE (also with weights_only=True) and compare it with a JSON
                          manifest written by the C++ side; exit 1 on any mismatch
   compare A B [A B ...]  torch.load each pair; exit 1 unless names, dtypes, shapes, values agree
 
@@ -310,8 +311,9 @@ def main(argv):
         make_fixtures(argv[2])
     elif len(argv) == 3 and argv[1] == "hostile":
         make_hostile(argv[2])
-    elif len(argv) == 4 and argv[1] == "check":
-        check(argv[2], argv[3])
+    elif len(argv) >= 4 and len(argv) % 2 == 0 and argv[1] == "check":
+        for f, m in zip(argv[2::2], argv[3::2]):
+            check(f, m)
     elif len(argv) >= 4 and len(argv) % 2 == 0 and argv[1] == "compare":
         for a, b in zip(argv[2::2], argv[3::2]):
             compare(a, b)

@@ -4,6 +4,7 @@
 // (also with weights_only=True) and compared; hostile files must give an Error naming the file
 // and the problem, never a crash.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <iostream>
@@ -119,13 +120,26 @@ std::string expect_error(Fn&& fn, const fs::path& file, const std::vector<std::s
 // ------------------------------------------------------------------------------------------
 class PythonWritten : public ::testing::Test {
  protected:
+  /// ctest runs every test in its own process, so the PyTorch-written fixtures are generated
+  /// once into the build tree, in a folder named after a hash of the oracle script (a changed
+  /// script regenerates them), and moved into place atomically so parallel tests can share it.
   static void SetUpTestSuite() {
-    dir_ = std::make_unique<TempDir>();
-    run_python_helper(kOracle, "fixtures " + mprotonet::test::shell_quote(dir_->path().string()));
-    manifest_ = read_json(dir_->path() / "manifest.json");
+    const std::string script = read_bytes(mprotonet::test::source_dir() / "tests" / "helpers" / kOracle);
+    dir_ = fs::path(MPROTONET_BINARY_DIR) / "test-data" /
+           ("state_dict_fixtures-" + std::to_string(std::hash<std::string>{}(script)));
+    if (!fs::exists(dir_ / "manifest.json")) {
+      // Staged beside the target (same file system, so the rename is atomic).
+      const fs::path staging = dir_.parent_path() / ("staging-" + std::to_string(::getpid()));
+      fs::remove_all(staging);
+      fs::create_directories(staging);
+      run_python_helper(kOracle, "fixtures " + mprotonet::test::shell_quote(staging.string()));
+      std::error_code ec;
+      fs::rename(staging, dir_, ec);  // fails harmlessly if another process got there first
+      fs::remove_all(staging, ec);
+    }
+    manifest_ = read_json(dir_ / "manifest.json");
   }
-  static void TearDownTestSuite() { dir_.reset(); }
-  static fs::path file(const std::string& name) { return dir_->path() / name; }
+  static fs::path file(const std::string& name) { return dir_ / name; }
 
   static void expect_state_dict(const std::string& name) {
     const NamedTensors got = mprotonet::read_state_dict(file(name));
@@ -137,10 +151,10 @@ class PythonWritten : public ::testing::Test {
     }
   }
 
-  static std::unique_ptr<TempDir> dir_;
+  static fs::path dir_;
   static json manifest_;
 };
-std::unique_ptr<TempDir> PythonWritten::dir_;
+fs::path PythonWritten::dir_;
 json PythonWritten::manifest_;
 
 TEST_F(PythonWritten, ReadsModuleStateDictWithMetadata) {
@@ -291,42 +305,42 @@ NamedTensors writer_tensors() {
   return t;
 }
 
+/// One Python run checks a state_dict, a tensor file and an empty state_dict written here.
 TEST(StateDictWriter, PythonLoadsWhatWeWrite) {
   TempDir dir;
+  using mprotonet::test::shell_quote;
+  std::string args = "check";
+  auto add_check = [&](const std::string& stem, const json& manifest) {
+    std::ofstream(dir / (stem + ".json")) << manifest.dump();
+    args += " " + shell_quote((dir / (stem + ".pt")).string()) + " " + shell_quote((dir / (stem + ".json")).string());
+  };
+
   const NamedTensors tensors = writer_tensors();
   json manifest;
   manifest["kind"] = "state_dict";
   for (const auto& [n, t] : tensors) manifest["entries"].push_back(describe(n, t));
-  mprotonet::write_state_dict(dir / "out.pt", tensors);
-  std::ofstream(dir / "out.json") << manifest.dump();
-  run_python_helper(kOracle, "check " + mprotonet::test::shell_quote((dir / "out.pt").string()) + " " +
-                                 mprotonet::test::shell_quote((dir / "out.json").string()));
+  mprotonet::write_state_dict(dir / "sd.pt", tensors);
+  add_check("sd", manifest);
+
+  const torch::Tensor x =
+      torch::arange(2 * 4 * 3 * 3 * 2, torch::kFloat).reshape({2, 4, 3, 3, 2}).permute({0, 1, 4, 3, 2}) * 0.25f;
+  json tmanifest;
+  tmanifest["kind"] = "tensor";
+  tmanifest["entries"].push_back(describe("", x));
+  mprotonet::write_tensor_file(dir / "x.pt", x);
+  add_check("x", tmanifest);
+
+  mprotonet::write_state_dict(dir / "e.pt", {});
+  add_check("e", json::parse(R"({"kind": "state_dict", "entries": []})"));
+
+  run_python_helper(kOracle, args);
+
   // And our own reader agrees.
-  const NamedTensors back = mprotonet::read_state_dict(dir / "out.pt");
+  const NamedTensors back = mprotonet::read_state_dict(dir / "sd.pt");
   ASSERT_EQ(back.size(), tensors.size());
   for (size_t i = 0; i < back.size(); ++i) expect_matches(back[i].second, manifest["entries"][i], back[i].first);
-}
-
-TEST(StateDictWriter, PythonLoadsTensorFile) {
-  TempDir dir;
-  const torch::Tensor t = torch::arange(2 * 4 * 3 * 3 * 2, torch::kFloat).reshape({2, 4, 3, 3, 2}).permute({0, 1, 4, 3, 2}) * 0.25f;
-  json manifest;
-  manifest["kind"] = "tensor";
-  manifest["entries"].push_back(describe("", t));
-  mprotonet::write_tensor_file(dir / "x.pt", t);
-  std::ofstream(dir / "x.json") << manifest.dump();
-  run_python_helper(kOracle, "check " + mprotonet::test::shell_quote((dir / "x.pt").string()) + " " +
-                                 mprotonet::test::shell_quote((dir / "x.json").string()));
-  EXPECT_TRUE(torch::equal(mprotonet::read_tensor_file(dir / "x.pt"), t));
-}
-
-TEST(StateDictWriter, EmptyStateDict) {
-  TempDir dir;
-  mprotonet::write_state_dict(dir / "e.pt", {});
+  EXPECT_TRUE(torch::equal(mprotonet::read_tensor_file(dir / "x.pt"), x));
   EXPECT_TRUE(mprotonet::read_state_dict(dir / "e.pt").empty());
-  std::ofstream(dir / "e.json") << R"({"kind": "state_dict", "entries": []})";
-  run_python_helper(kOracle, "check " + mprotonet::test::shell_quote((dir / "e.pt").string()) + " " +
-                                 mprotonet::test::shell_quote((dir / "e.json").string()));
 }
 
 TEST(StateDictWriter, BadInputIsAnErrorAndLeavesTheTargetUntouched) {
