@@ -268,7 +268,7 @@ CASES = {
 
 
 def make_case(name, seed):
-    cfg = dict(in_size=SMALL, out_size=2, prototype_shape=[6, 16, 1, 1, 1], topk_p=1)
+    cfg = dict(in_size=SMALL, out_size=2, prototype_shape=[6, 16, 1, 1, 1], topk_p=25)
     cfg.update(CASES[name])
     if cfg['model_name'] == 'CNN3D':
         for k in ('prototype_shape', 'topk_p'):
@@ -312,7 +312,7 @@ def main():
             json.dump(cfg, f)
         # A damaged copy for the import error test: one key missing, one unexpected, one misshaped.
         bad = dict(sd)
-        bad.pop('last_layer.weight')
+        bad.pop('last_layer.weight' if 'last_layer.weight' in bad else 'fc.weight')
         bad['extra_head.weight'] = torch.zeros(3)
         bad['features.conv1.weight'] = torch.zeros(64, 4, 3, 3, 3)
         torch.save(bad, os.path.join(args.out, f'{name}.broken.pt'))
