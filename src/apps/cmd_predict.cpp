@@ -1,6 +1,8 @@
 // `mprotonet predict`: class probabilities and explanation maps for preprocessed inputs.
 // The input kinds sit behind PredictInput so a case-folder input (preprocessing + NIfTI maps
 // on the case's own grid) plugs in beside --tensor.
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -13,7 +15,10 @@
 #include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/data/brats.h"
+#include "mprotonet/io/nifti.h"
 #include "mprotonet/io/state_dict.h"
+#include "mprotonet/transforms/preprocess.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
 
@@ -22,6 +27,8 @@ namespace {
 struct PredictOptions {
   std::string model;    ///< model file
   std::string tensor;   ///< float32 [N, 4, D, H, W] written by torch.save
+  std::string case_dir;  ///< BraTS-style case folder (preprocessed here)
+  double spacing = 0;   ///< preprocessing spacing for --case; 0 = derived from the model's in_size
   std::string json;     ///< output JSON
   std::string maps;     ///< output folder for maps; empty = no maps
   std::string methods;  ///< comma-separated methods; empty = every method the model supports
@@ -44,6 +51,51 @@ PredictInput tensor_input(const std::string& path) {
   });
   in.write_map = [](const std::filesystem::path& dir, const std::string& method, const torch::Tensor& map) {
     mprotonet::write_tensor_file(dir / (method + ".pt"), map);
+  };
+  return in;
+}
+
+/// Spacing that makes the 192 x 192 x 144 mm field of view match the model's input size.
+double spacing_for_model(const mprotonet::nets::ModelConfig& config, double requested) {
+  using namespace mprotonet;
+  if (requested > 0) return requested;
+  const PreprocessOptions defaults;
+  const double s = defaults.fov_mm[0] / static_cast<double>(config.in_size[1]);
+  for (int a = 0; a < 3; ++a) {
+    const double sa = defaults.fov_mm[static_cast<size_t>(a)] / static_cast<double>(config.in_size[static_cast<size_t>(a) + 1]);
+    check(std::fabs(sa - s) < 1e-6, "the model's in_size " + std::to_string(config.in_size[1]) + "x" + std::to_string(config.in_size[2]) +
+                                        "x" + std::to_string(config.in_size[3]) +
+                                        " is not the 192x192x144 mm field of view at one isotropic spacing; give --spacing");
+  }
+  return s;
+}
+
+/// A case folder: preprocessed like the training data; maps are written as NIfTI both on the
+/// preprocessed grid and resampled onto the case's own T1 grid (same affine, so they overlay in
+/// any viewer). Multi-channel maps are averaged over the four modality channels.
+PredictInput case_input(const std::string& dir, double spacing) {
+  using namespace mprotonet;
+  PredictInput in;
+  const CaseFiles files = find_case_files(dir);
+  PreprocessOptions options;
+  options.spacing_mm = spacing;
+  CaseFiles images_only = files;
+  images_only.seg.reset();
+  const PreprocessedCase c = preprocess_case(images_only, options);
+  const auto shape = c.images[0].shape;
+  in.tensor = torch::empty({1, kNumModalities, shape[0], shape[1], shape[2]});
+  for (int m = 0; m < kNumModalities; ++m)
+    in.tensor[0][m].copy_(torch::from_blob(const_cast<float*>(c.images[static_cast<size_t>(m)].data.data()), {shape[0], shape[1], shape[2]}));
+  const Affine grid = c.images[0].affine;
+  const NiftiHeader t1 = read_nifti_header(files.images[0]);
+  in.write_map = [grid, shape, t1](const std::filesystem::path& out, const std::string& method, const torch::Tensor& map) {
+    Volume v = make_volume(shape, grid);
+    const auto mean = map[0].to(torch::kFloat32).mean(0).contiguous();
+    check(mean.numel() == v.numel(), "map of " + method + " does not have the preprocessed grid's size");
+    std::memcpy(v.data.data(), mean.data_ptr<float>(), v.data.size() * sizeof(float));
+    write_nifti(out / (method + "_preprocessed.nii.gz"), v, DataType::kFloat32);
+    const Volume back = resample(v, {t1.dim[1], t1.dim[2], t1.dim[3]}, t1.affine, Interpolation::kLinear);
+    write_nifti(out / (method + ".nii.gz"), back, DataType::kFloat32);
   };
   return in;
 }
@@ -72,9 +124,11 @@ int run_predict(const PredictOptions& o) {
   auto loaded = nets::load_model_file(o.model);
   nets::ClassifierImpl& model = *loaded.model;
   const auto methods = parse_methods(o.methods, model);
-  const PredictInput input = tensor_input(o.tensor);
+  const PredictInput input = o.case_dir.empty() ? tensor_input(o.tensor)
+                                                 : case_input(o.case_dir, spacing_for_model(model.config(), o.spacing));
+  const std::string input_name = o.case_dir.empty() ? o.tensor : o.case_dir;
   check(input.tensor.size(1) == model.config().in_size[0],
-        "input " + o.tensor + " has " + std::to_string(input.tensor.size(1)) + " channels; the model expects " +
+        "input " + input_name + " has " + std::to_string(input.tensor.size(1)) + " channels; the model expects " +
             std::to_string(model.config().in_size[0]));
 
   const nets::Prediction p = nets::predict(model, input.tensor);
@@ -101,13 +155,21 @@ mprotonet::cli::CommandRegistration reg(
     [](CLI::App& sub) -> mprotonet::cli::Action {
       auto o = std::make_shared<PredictOptions>();
       sub.add_option("--model", o->model, "model file (from import or training)")->required();
-      sub.add_option("--tensor", o->tensor, "preprocessed float32 input [N, 4, D, H, W] saved by torch.save")
-          ->required();
+      auto* tensor = sub.add_option("--tensor", o->tensor, "preprocessed float32 input [N, 4, D, H, W] saved by torch.save");
+      auto* case_dir = sub.add_option("--case", o->case_dir,
+                                      "BraTS-style case folder (t1, t1ce, t2, flair); preprocessed as in training, maps as NIfTI");
+      tensor->excludes(case_dir);
+      sub.add_option("--spacing", o->spacing,
+                     "preprocessing spacing in mm for --case (default: from the model's in_size, 192 mm / in_size[1])")
+          ->check(CLI::PositiveNumber);
       sub.add_option("--json", o->json, "output JSON: logits, probabilities, predicted")->required();
-      sub.add_option("--maps", o->maps, "folder for explanation maps of the predicted class, <method>.pt each");
+      sub.add_option("--maps", o->maps, "folder for explanation maps of the predicted class: <method>.pt for --tensor; <method>.nii.gz (case T1 grid) and <method>_preprocessed.nii.gz for --case");
       sub.add_option("--methods", o->methods,
                      "comma-separated methods among mprotonet, gradcam; default: all the model supports");
-      return [o] { return run_predict(*o); };
+      return [o, tensor, case_dir] {
+        mprotonet::check(tensor->count() + case_dir->count() == 1, "give exactly one input: --tensor X.pt or --case CASE_DIR");
+        return run_predict(*o);
+      };
     });
 
 }  // namespace
