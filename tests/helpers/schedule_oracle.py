@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Oracle for the learning-rate schedule: runs PyTorch's own schedulers the way the MProtoNet
 reference builds them (LambdaLR warm-up (e+1)/wu, then CosineAnnealingLR(T_max = E - wu), chained
-with SequentialLR at milestone wu) and prints the learning rate in effect during each epoch.
+with SequentialLR at milestone wu; plain CosineAnnealingLR when wu = 0) and prints the learning
+rate in effect during each epoch.
 
-Usage: schedule_oracle.py EPOCHS WARMUP BASE_LR  -> JSON list of E floats on stdout.
+Usage: schedule_oracle.py BASE_LR E1:W1 [E2:W2 ...]
+  -> JSON object {"E1:W1": [lr of epoch 0, ..., lr of epoch E1-1], ...} on stdout.
 """
 import json
 import sys
@@ -12,8 +14,7 @@ import warnings
 import torch
 
 
-def main():
-    epochs, warmup, base_lr = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+def schedule(epochs, warmup, base_lr):
     param = torch.nn.Parameter(torch.zeros(1))
     opt = torch.optim.AdamW([param], lr=base_lr)
     cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs - warmup)
@@ -23,13 +24,22 @@ def main():
     else:
         sched = cosine
     lrs = []
+    for _ in range(epochs):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    return lrs
+
+
+def main():
+    base_lr = float(sys.argv[1])
+    out = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for _ in range(epochs):
-            lrs.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-    print(json.dumps(lrs))
+        for spec in sys.argv[2:]:
+            epochs, warmup = (int(v) for v in spec.split(":"))
+            out[spec] = schedule(epochs, warmup, base_lr)
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -21,15 +24,25 @@ namespace {
 
 using TensorMap = std::map<std::string, torch::Tensor>;
 
-/// Runs the oracle once per test binary and loads its dict of tensors.
+/// Runs the oracle and loads its dict of tensors. ctest starts one process per test, so the
+/// output is cached under the build directory and regenerated whenever the oracle script is
+/// newer than the cache (written under a temporary name and renamed: parallel tests never read
+/// a partial file).
 const TensorMap& oracle() {
   static TensorMap data = [] {
-    test::TempDir dir;
-    const auto file = dir / "losses.pt";
-    auto r = test::run_python_helper("losses_oracle.py", test::shell_quote(file.string()));
+    namespace fs = std::filesystem;
+    const fs::path script = test::source_dir() / "tests" / "helpers" / "losses_oracle.py";
+    const fs::path cache = fs::path(MPROTONET_BINARY_DIR) / "test-cache" / "losses_oracle.pt";
+    std::error_code ec;
+    if (!fs::exists(cache) || fs::last_write_time(cache) < fs::last_write_time(script)) {
+      fs::create_directories(cache.parent_path(), ec);
+      const fs::path tmp = cache.string() + ".tmp-" + std::to_string(::getpid());
+      auto r = test::run_python_helper("losses_oracle.py", test::shell_quote(tmp.string()));
+      if (r.exit_code != 0) return TensorMap{};
+      fs::rename(tmp, cache);
+    }
     TensorMap m;
-    if (r.exit_code != 0) return m;
-    std::ifstream in(file, std::ios::binary);
+    std::ifstream in(cache, std::ios::binary);
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     auto dict = torch::pickle_load(bytes).toGenericDict();
     for (const auto& kv : dict) m[kv.key().toStringRef()] = kv.value().toTensor();
@@ -45,7 +58,8 @@ torch::Tensor get(const std::string& key) {
   return it->second;
 }
 
-torch::Tensor f32(const std::string& key) { return get(key).to(torch::kFloat); }
+/// A fresh float32 copy (never the cached tensor, so tests cannot change each other's inputs).
+torch::Tensor f32(const std::string& key) { return get(key).to(torch::kFloat).clone(); }
 
 void expect_close(const torch::Tensor& actual, const torch::Tensor& expected, const std::string& what,
                   double tol = 1e-5) {
@@ -118,7 +132,7 @@ TEST_P(JointLossOracle, TermsAndGradientsMatch) {
   std::map<std::string, torch::Tensor> leaf;
   for (const char* k : {"logits", "min_distances", "features", "map_conv_weight", "h",
                         "head_conv_weight", "last_layer_weight"})
-    leaf[k] = f32(k).clone().requires_grad_(true);
+    leaf[k] = f32(k).requires_grad_(true);
 
   JointLossInputs in;
   in.logits = leaf["logits"];

@@ -94,7 +94,10 @@ torch::Tensor rescale_trilinear(const torch::Tensor& t, double scale) {
   return F::interpolate(t, F::InterpolateFuncOptions()
                                .scale_factor(std::vector<double>{scale, scale, scale})
                                .mode(torch::kTrilinear)
-                               .align_corners(true));
+                               .align_corners(true)
+                               // use the scale as given (PyTorch's default since 1.6; with
+                               // align_corners only the output size depends on it)
+                               .recompute_scale_factor(false));
 }
 
 torch::Tensor mapping_loss(const torch::Tensor& x, const torch::Tensor& maps,

@@ -444,22 +444,25 @@ torch::Tensor apply_affine(const torch::Tensor& x, const AffineParams& p) {
   mul(ry);  // rot = Ry Rx
   mul(rz);  // rot = Rz Ry Rx
 
-  const auto f64 = torch::TensorOptions().dtype(torch::kDouble);
-  std::vector<torch::Tensor> axes;
+  // Offsets from the centre along each axis, shaped to broadcast to [X, Y, Z]; the sampling
+  // position is built by broadcasting (no meshgrid copies).
+  std::vector<torch::Tensor> q;
   for (int a = 0; a < 3; ++a) {
     const int64_t n = x.size(a + 1);
-    axes.push_back(torch::arange(n, f64) - (n - 1) / 2.0);
+    std::vector<int64_t> shape{1, 1, 1};
+    shape[a] = n;
+    q.push_back((torch::arange(n, torch::kFloat) - static_cast<float>((n - 1) / 2.0)).view(shape));
   }
-  const auto q = torch::meshgrid(axes, "ij");
   std::vector<torch::Tensor> normalised(3);
   for (int a = 0; a < 3; ++a) {
-    // row a of R^T / s = column a of R / s
-    auto src = (rot[0][a] * q[0] + rot[1][a] * q[1] + rot[2][a] * q[2]) / p.scale;
+    // row a of R^T / s = column a of R / s, then scaled to grid_sample's [-1, 1]
     const int64_t n = x.size(a + 1);
-    normalised[a] = n > 1 ? src * (2.0 / (n - 1)) : src * 0.0;
+    const double k_norm = n > 1 ? 2.0 / ((n - 1) * p.scale) : 0.0;
+    normalised[a] = (q[0] * (rot[0][a] * k_norm) + q[1] * (rot[1][a] * k_norm) + q[2] * (rot[2][a] * k_norm))
+                        .expand({x.size(1), x.size(2), x.size(3)});
   }
   // grid_sample wants (W, H, D) = (Z, Y, X) in the last dimension.
-  auto grid = torch::stack({normalised[2], normalised[1], normalised[0]}, -1).to(torch::kFloat).unsqueeze(0);
+  auto grid = torch::stack({normalised[2], normalised[1], normalised[0]}, -1).unsqueeze(0).to(x.device());
   // Sampling x - background with zero padding and adding the background back pads with the
   // background level and blends towards it at the border, like a constant-value pad.
   auto background = x.amin({1, 2, 3}, /*keepdim=*/true);
@@ -482,21 +485,26 @@ torch::Tensor apply_blur(const torch::Tensor& x, const BlurParams& p) {
   auto out = x.clone();
   for (int64_t c = 0; c < x.size(0); ++c) {
     if (!p.sigma[c]) continue;
-    auto v = x[c].unsqueeze(0).unsqueeze(0);  // [1, 1, X, Y, Z]
+    auto v = x[c];  // [X, Y, Z]
     for (int a = 0; a < 3; ++a) {
       const double sigma = (*p.sigma[c])[a];
       check(sigma > 0 && std::isfinite(sigma),
             "apply_blur: sigma must be > 0 voxels, got " + std::to_string(sigma));
-      auto kernel = gaussian_kernel_1d(sigma).to(x.device());
-      const int64_t r = (kernel.size(0) - 1) / 2;
+      const auto kernel = gaussian_kernel_1d(sigma);
+      const int64_t r = (kernel.size(0) - 1) / 2, n = v.size(a);
       if (r == 0) continue;
-      std::vector<int64_t> shape{1, 1, 1, 1, 1}, pad(6, 0);
-      shape[2 + a] = kernel.size(0);
-      // F::pad lists the last dimension first.
-      pad[2 * (2 - a)] = r;
+      // Replicate-pad along the axis, then sum the 2r + 1 shifted copies with their weights:
+      // a separable 1-D convolution without the [k, N] unfolded buffer conv3d would build.
+      std::vector<int64_t> pad(6, 0);
+      pad[2 * (2 - a)] = r;  // F::pad lists the last dimension first
       pad[2 * (2 - a) + 1] = r;
-      v = F::pad(v, F::PadFuncOptions(pad).mode(torch::kReplicate));
-      v = torch::conv3d(v, kernel.view(shape));
+      auto padded = F::pad(v.unsqueeze(0).unsqueeze(0), F::PadFuncOptions(pad).mode(torch::kReplicate))
+                        .squeeze(0)
+                        .squeeze(0);
+      const auto w = kernel.accessor<float, 1>();
+      auto acc = padded.narrow(a, 0, n) * w[0];
+      for (int64_t k = 1; k < kernel.size(0); ++k) acc.add_(padded.narrow(a, k, n), w[k]);
+      v = acc;
     }
     out[c] = v.squeeze(0).squeeze(0);
   }
