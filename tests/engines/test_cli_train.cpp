@@ -23,11 +23,16 @@ namespace {
 
 const std::vector<int> kLabels{1, 0, 1, 1, 0, 1, 0, 1, 0, 1};
 
+// Tiny settings (32x32x24 input, resnet18_ri with n_layers 5); `extra` may override
+// --epochs and --spacing.
 std::string train_cmd(const fs::path& data, const fs::path& out, const fs::path& cache, const std::string& extra) {
+  std::string defaults = " --features resnet18_ri --n-layers 5 --prototypes 4 --batch-size 4 --push-interval 1"
+                         " --last-layer-epochs 1 --threads 2";
+  if (extra.find("--epochs") == std::string::npos) defaults += " --epochs 2";
+  if (extra.find("--spacing") == std::string::npos) defaults += " --spacing 6";
   return test::shell_quote(test::cli_path().string()) + " train --data " + test::shell_quote(data.string()) + " --out " +
-         test::shell_quote(out.string()) + " --cache " + test::shell_quote(cache.string()) +
-         " --features resnet18_ri --n-layers 5 --spacing 6 --prototypes 4 --batch-size 4 --epochs 2"
-         " --push-interval 1 --last-layer-epochs 1 --threads 2 " + extra + " 2>&1";
+         test::shell_quote(out.string()) + " --cache " + test::shell_quote(cache.string()) + defaults + " " + extra +
+         " 2>&1";
 }
 
 TEST(TrainCli, CrossValidationWritesARepeatableRunFolder) {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json_fwd.hpp>
+#include <nlohmann/json.hpp>  // a json member (model_overrides)
 
 #include "mprotonet/engines/trainer.h"
 #include "mprotonet/metrics/classification.h"
