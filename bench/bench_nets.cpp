@@ -1,0 +1,125 @@
+// Benchmark of the networks (issue 3): for MProtoNet3D_pm5 on resnet152_ri, n_layers 6, at the
+// paper's input (4 x 128 x 128 x 96) and the CPU preset (4 x 64 x 64 x 48): evaluation forward
+// time per case, training forward + backward time per batch of 2 and peak RSS, beside the same
+// figures of Debian's PyTorch running the oracle model (bench/nets_baseline.py) in this run.
+// Each preset runs in a child process of its own so peak RSS is per preset.
+// Usage: bench_nets [--runs R] [--presets cpu,paper]   (default: 3 runs, both presets)
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mprotonet/nets/models.h"
+
+using namespace mprotonet::nets;
+
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;
+}
+
+// Measures one preset in this process; prints a JSON line.
+int measure(int64_t d, int64_t h, int64_t w, int runs) {
+  ModelConfig c = ModelConfig::paper(5);
+  c.in_size = {4, d, h, w};
+  auto model = build_model(c, 0);
+  auto x1 = torch::randn({1, 4, d, h, w});
+  auto x2 = torch::randn({2, 4, d, h, w});
+  auto target = torch::tensor({0, 1}, torch::kLong);
+  using clock = std::chrono::steady_clock;
+  auto seconds = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
+
+  model->eval();
+  std::vector<double> ev, tr;
+  {
+    torch::NoGradGuard no_grad;
+    model->forward(x1);  // warm-up
+    for (int i = 0; i < runs; ++i) {
+      auto t = clock::now();
+      model->forward(x1);
+      ev.push_back(seconds(t));
+    }
+  }
+  model->train();
+  for (int i = 0; i <= runs; ++i) {
+    auto t = clock::now();
+    model->zero_grad();
+    auto loss = torch::nn::functional::cross_entropy(model->forward(x2), target);
+    loss.backward();
+    if (i > 0) tr.push_back(seconds(t));
+  }
+  nlohmann::json j{{"eval_forward_s", median(ev)}, {"train_step_s", median(tr)}, {"peak_rss_mb", peak_rss_mb()}};
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+nlohmann::json run_json(const std::string& cmd) {
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return nullptr;
+  std::string out;
+  char buf[4096];
+  while (fgets(buf, sizeof buf, p)) out += buf;
+  pclose(p);
+  auto pos = out.rfind('{');
+  if (pos == std::string::npos) return nullptr;
+  try {
+    return nlohmann::json::parse(out.substr(pos));
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 3;
+  std::string presets = "cpu,paper";
+  std::vector<int64_t> measure_size;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
+    else if (a == "--presets" && i + 1 < argc) presets = argv[++i];
+    else if (a == "--measure" && i + 3 < argc) {
+      for (int k = 0; k < 3; ++k) measure_size.push_back(std::stoll(argv[++i]));
+    } else {
+      std::cerr << "usage: bench_nets [--runs R] [--presets cpu,paper]\n";
+      return 2;
+    }
+  }
+  if (!measure_size.empty()) return measure(measure_size[0], measure_size[1], measure_size[2], runs);
+
+  struct Preset { std::string name; int64_t d, h, w; };
+  std::vector<Preset> all = {{"cpu", 64, 64, 48}, {"paper", 128, 128, 96}};
+  std::printf("MProtoNet3D_pm5, resnet152_ri, n_layers 6, fp32, %d threads, median of %d runs\n",
+              torch::get_num_threads(), runs);
+  std::printf("%-6s %-14s %12s %12s %10s\n", "preset", "figure", "C++", "Python", "C++/Py");
+  for (const auto& p : all) {
+    if (presets.find(p.name) == std::string::npos) continue;
+    std::ostringstream size;
+    size << p.d << " " << p.h << " " << p.w;
+    auto cpp = run_json(std::string("'") + argv[0] + "' --runs " + std::to_string(runs) + " --measure " + size.str());
+    auto py = run_json(std::string("/usr/bin/python3 '") + MPROTONET_SOURCE_DIR + "/bench/nets_baseline.py' --runs " +
+                       std::to_string(runs) + " --threads " + std::to_string(torch::get_num_threads()) +
+                       " --size " + size.str());
+    for (const char* key : {"eval_forward_s", "train_step_s", "peak_rss_mb"}) {
+      const double a = cpp.is_object() ? cpp[key].get<double>() : -1, b = py.is_object() ? py[key].get<double>() : -1;
+      std::printf("%-6s %-14s %12.3f %12.3f %10.3f\n", p.name.c_str(), key, a, b, b > 0 ? a / b : 0.0);
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Python (Debian's PyTorch) baseline for bench_nets: the oracle's MProtoNet3D (tests/helpers/
+oracle_models.py) on the same configuration. Prints one JSON line:
+{"eval_forward_s": median, "train_step_s": median, "peak_rss_mb": ...}.
+Usage: nets_baseline.py --size D H W [--runs R] [--threads T] [--model MProtoNet3D_pm5]"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'helpers'))
+import oracle_models  # noqa: E402
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--size', type=int, nargs=3, required=True)
+ap.add_argument('--runs', type=int, default=3)
+ap.add_argument('--threads', type=int, default=0)
+ap.add_argument('--model', default='MProtoNet3D_pm5')
+a = ap.parse_args()
+if a.threads:
+    torch.set_num_threads(a.threads)
+cfg = dict(model_name=a.model, in_size=[4] + a.size, out_size=2, features='resnet152_ri', n_layers=6,
+           prototype_shape=[30, 128, 1, 1, 1], f_dist='cos', topk_p=1)
+torch.manual_seed(0)
+net = oracle_models.Proto(cfg)
+x1 = torch.randn(1, 4, *a.size)
+x2 = torch.randn(2, 4, *a.size)
+target = torch.tensor([0, 1])
+
+net.eval()
+ev = []
+with torch.no_grad():
+    net(x1)  # warm-up
+    for _ in range(a.runs):
+        t = time.perf_counter()
+        net(x1)
+        ev.append(time.perf_counter() - t)
+
+net.train()
+tr = []
+for i in range(a.runs + 1):
+    t = time.perf_counter()
+    net.zero_grad(set_to_none=True)
+    loss = F.cross_entropy(net(x2), target)
+    loss.backward()
+    if i > 0:
+        tr.append(time.perf_counter() - t)
+print(json.dumps(dict(eval_forward_s=statistics.median(ev), train_step_s=statistics.median(tr),
+                      peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))

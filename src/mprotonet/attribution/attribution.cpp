@@ -1,0 +1,99 @@
+// MProtoNet map and GradCAM (SPEC 7).
+#include "mprotonet/attribution/attribution.h"
+
+#include <torch/autograd.h>
+#include <torch/nn/functional/upsampling.h>
+
+#include "mprotonet/core/error.h"
+
+namespace mprotonet::attribution {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+// Evaluation mode for the duration of one attribution, restoring the caller's mode.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(torch::nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalModeGuard() { module_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
+void check_target(const torch::Tensor& input, const torch::Tensor& target, int64_t classes) {
+  check(input.dim() == 5, "attribution input has shape " + c10::str(input.sizes()) + "; expected [N, C, D, H, W]");
+  check(target.dim() == 1 && target.size(0) == input.size(0) && !target.is_floating_point(),
+        "attribution target has shape " + c10::str(target.sizes()) + "; expected one class index per sample [" +
+            std::to_string(input.size(0)) + "]");
+  if (target.numel() > 0)
+    check(target.min().item<int64_t>() >= 0 && target.max().item<int64_t>() < classes,
+          "attribution target holds a class outside 0.." + std::to_string(classes - 1));
+}
+
+}  // namespace
+
+const std::vector<std::string>& method_names() {
+  static const std::vector<std::string> names = {"mprotonet", "gradcam"};
+  return names;
+}
+
+std::string method_name(Method method) { return method == Method::MProtoNet ? "mprotonet" : "gradcam"; }
+
+Method parse_method(const std::string& name) {
+  if (name == "mprotonet") return Method::MProtoNet;
+  if (name == "gradcam") return Method::GradCAM;
+  throw Error("unknown attribution method \"" + name + "\"; expected one of: mprotonet, gradcam");
+}
+
+torch::Tensor upsample_to_input(const torch::Tensor& map, const torch::Tensor& input) {
+  auto up = F::interpolate(map, F::InterpolateFuncOptions()
+                                    .size(std::vector<int64_t>{input.size(2), input.size(3), input.size(4)})
+                                    .mode(torch::kTrilinear)
+                                    .align_corners(false));
+  return up.expand({input.size(0), input.size(1), input.size(2), input.size(3), input.size(4)}).contiguous();
+}
+
+torch::Tensor mprotonet_map(nets::MProtoNet3DImpl& model, const torch::Tensor& input, const torch::Tensor& target) {
+  check_target(input, target, model.num_classes());
+  EvalModeGuard eval(model);
+  torch::NoGradGuard no_grad;
+  auto push = model.push_forward(input);
+  auto maps = model.p_mode() >= 2 ? push.occurrence_maps : model.distance_to_similarity(push.distances);
+  // [P, classes] -> own-class filter per sample [N, P].
+  auto filters = model.prototype_class_identity.index_select(1, target.to(torch::kLong).to(maps.device())).transpose(0, 1);
+  auto masked = (maps * filters.reshape({filters.size(0), filters.size(1), 1, 1, 1})).mean(1, /*keepdim=*/true);
+  return upsample_to_input(masked, input);
+}
+
+torch::Tensor gradcam(nets::ClassifierImpl& model, const torch::Tensor& input, const torch::Tensor& target) {
+  check_target(input, target, model.config().out_size);
+  EvalModeGuard eval(model);
+  torch::AutoGradMode grad_on(true);
+  // The input requires grad so the conv output is part of the graph even if every parameter
+  // is frozen.
+  auto x = input.detach().clone().requires_grad_(true);
+  auto out = model.forward_all(x);
+  auto act = out.gradcam_activation;
+  auto selected = out.logits.gather(1, target.to(torch::kLong).to(out.logits.device()).unsqueeze(1)).sum();
+  auto grad = torch::autograd::grad({selected}, {act}, /*grad_outputs=*/{}, /*retain_graph=*/false)[0];
+  std::vector<int64_t> spatial;
+  for (int64_t d = 2; d < grad.dim(); ++d) spatial.push_back(d);
+  auto weights = grad.mean(spatial, /*keepdim=*/true);
+  auto cam = torch::relu((weights * act.detach()).sum(1, /*keepdim=*/true));
+  return upsample_to_input(cam.detach(), input);
+}
+
+torch::Tensor attribute(nets::ClassifierImpl& model, Method method, const torch::Tensor& input,
+                        const torch::Tensor& target) {
+  if (method == Method::GradCAM) return gradcam(model, input, target);
+  auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model);
+  check(proto != nullptr, "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " + model.config().model_name);
+  return mprotonet_map(*proto, input, target);
+}
+
+}  // namespace mprotonet::attribution

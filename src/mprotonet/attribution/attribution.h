@@ -1,0 +1,39 @@
+// Attribution maps of SPEC 7 for a target class per sample, upsampled trilinearly to the input
+// size and repeated over the input channels: [N, C, D, H, W].
+// - MProtoNet map (Wei et al., MIDL 2023): occurrence maps (p_mode >= 2) or per-voxel
+//   similarity maps (p_mode < 2), masked to the target class's prototypes, mean over P.
+// - GradCAM (Selvaraju et al., ICCV 2017) on the model's last Conv3d in registration order.
+// The model is switched to evaluation mode for the call and restored afterwards.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "mprotonet/nets/models.h"
+
+namespace mprotonet::attribution {
+
+enum class Method { MProtoNet, GradCAM };
+
+/// Command-line names of the methods ("mprotonet", "gradcam").
+const std::vector<std::string>& method_names();
+std::string method_name(Method method);
+/// Parses a name; Error listing the valid names when unknown.
+Method parse_method(const std::string& name);
+
+/// [N, 1, d, h, w] map -> [N, C, D, H, W] (trilinear, align_corners false, repeated over C).
+torch::Tensor upsample_to_input(const torch::Tensor& map, const torch::Tensor& input);
+
+/// MProtoNet map; `target` is an int64 [N] class index per sample. Prototype models only.
+torch::Tensor mprotonet_map(nets::MProtoNet3DImpl& model, const torch::Tensor& input, const torch::Tensor& target);
+
+/// GradCAM at model.gradcam_layer() for the target logit of each sample (ReLU applied).
+torch::Tensor gradcam(nets::ClassifierImpl& model, const torch::Tensor& input, const torch::Tensor& target);
+
+/// Dispatches to one method; Error when the method does not apply to the model.
+torch::Tensor attribute(nets::ClassifierImpl& model, Method method, const torch::Tensor& input,
+                        const torch::Tensor& target);
+
+}  // namespace mprotonet::attribution
