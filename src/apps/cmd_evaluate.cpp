@@ -4,6 +4,8 @@
 #include <memory>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/commands.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/engines/evaluator.h"

@@ -2,6 +2,8 @@
 // the top prototypes of one case folder (SPEC 7). The work is engines/evaluator.h explain_case.
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "apps/commands.h"
 #include "mprotonet/engines/evaluator.h"
 

@@ -154,7 +154,7 @@ json evaluate_run(const EvaluationOptions& o) {
 
   // Cohort, preprocessed as the run was.
   CohortOptions copts;
-  copts.preprocess.spacing_mm = run.value("/preprocess/spacing_mm"_json_pointer, 1.5);
+  copts.preprocess.spacing_mm = run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
   copts.cache_root = o.cache_dir.empty() ? default_cache_root() : o.cache_dir;
   copts.threads = o.preprocess_threads;
   copts.with_seg = true;
@@ -168,6 +168,7 @@ json evaluate_run(const EvaluationOptions& o) {
   for (int64_t i = 0; i < cohort.size(); ++i) index_of[cohort.id(i)] = i;
 
   std::vector<MapMethod> methods;
+  bool methods_chosen = false;
   std::vector<std::string> notes;
   json fold_results = json::array();
   // Per method, per fold values for the summary and significance.
@@ -185,7 +186,7 @@ json evaluate_run(const EvaluationOptions& o) {
     model.to(o.device);
     model.eval();
     model_name = model.config().model_name;
-    if (methods.empty())
+    if (!methods_chosen)
       for (auto m : o.methods) {
         if (attribution::method_applies(model, m)) {
           methods.push_back(m);
@@ -195,6 +196,7 @@ json evaluate_run(const EvaluationOptions& o) {
           log("evaluate: " + notes.back());
         }
       }
+    methods_chosen = true;
     std::vector<int64_t> idx;
     for (const auto& id : test_ids[static_cast<size_t>(k)]) {
       auto it = index_of.find(id);

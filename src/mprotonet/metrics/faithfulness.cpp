@@ -41,32 +41,39 @@ int64_t faithfulness_forward_count(int64_t subjects, const FaithfulnessOptions& 
 torch::Tensor deletion_thresholds(const torch::Tensor& map, int64_t steps) {
   check_steps(steps);
   auto flat = map.detach().to(torch::kCPU, torch::kDouble).mean(0).flatten();
-  auto q = 1.0 - torch::arange(steps + 1, torch::kDouble) / static_cast<double>(steps);
+  // (steps - i) / steps rather than 1 - i / steps: exact at the data points for round grids.
+  auto q = (static_cast<double>(steps) - torch::arange(steps + 1, torch::kDouble)) / static_cast<double>(steps);
   return torch::quantile(flat, q.clamp(0.0, 1.0));
 }
 
-torch::Tensor deletion_inputs(const torch::Tensor& input, const torch::Tensor& map, int64_t steps) {
-  check_pair(input, map);
-  auto thr = deletion_thresholds(map, steps);
-  auto avg = map.detach().to(input.device(), torch::kDouble).mean(0);  // [D, H, W]
-  std::vector<torch::Tensor> out{input};
-  for (int64_t i = 1; i <= steps; ++i) {
-    auto keep = (avg < thr[i].item<double>()).to(input.scalar_type());
-    out.push_back(input * keep.unsqueeze(0));
-  }
-  return torch::stack(out);
+namespace {
+
+// Step `step` of the deletion (or addition) series of one subject; avg = channel-mean map [D, H, W].
+torch::Tensor perturbed(const torch::Tensor& input, const torch::Tensor& avg, const torch::Tensor& thr, int64_t step,
+                        bool deletion) {
+  if (step == 0) return deletion ? input : torch::zeros_like(input);
+  const double t = thr[step].item<double>();
+  auto keep = (deletion ? avg < t : avg >= t).to(input.scalar_type());
+  return input * keep.unsqueeze(0);
 }
 
-torch::Tensor addition_inputs(const torch::Tensor& input, const torch::Tensor& map, int64_t steps) {
+torch::Tensor series(const torch::Tensor& input, const torch::Tensor& map, int64_t steps, bool deletion) {
   check_pair(input, map);
   auto thr = deletion_thresholds(map, steps);
   auto avg = map.detach().to(input.device(), torch::kDouble).mean(0);
-  std::vector<torch::Tensor> out{torch::zeros_like(input)};
-  for (int64_t i = 1; i <= steps; ++i) {
-    auto keep = (avg >= thr[i].item<double>()).to(input.scalar_type());
-    out.push_back(input * keep.unsqueeze(0));
-  }
+  std::vector<torch::Tensor> out;
+  for (int64_t i = 0; i <= steps; ++i) out.push_back(perturbed(input, avg, thr, i, deletion));
   return torch::stack(out);
+}
+
+}  // namespace
+
+torch::Tensor deletion_inputs(const torch::Tensor& input, const torch::Tensor& map, int64_t steps) {
+  return series(input, map, steps, true);
+}
+
+torch::Tensor addition_inputs(const torch::Tensor& input, const torch::Tensor& map, int64_t steps) {
+  return series(input, map, steps, false);
 }
 
 PerturbationPredictions perturbation_predictions(nets::ClassifierImpl& model, const torch::Tensor& input,
@@ -89,12 +96,17 @@ PerturbationPredictions perturbation_predictions(nets::ClassifierImpl& model, co
   out.addition = torch::zeros({n, s}, torch::kLong);
   const int64_t total = faithfulness_forward_count(n, options);
   for (int64_t b = 0; b < n; ++b) {
-    auto all = torch::cat({deletion_inputs(input[b], maps[b], options.steps),
-                           addition_inputs(input[b], maps[b], options.steps)});
+    // Built chunk by chunk: the 2 x 51 copies of a full-size subject would need ~2.6 GB at once.
+    const auto x = input[b];
+    check_pair(x, maps[b]);
+    const auto thr = deletion_thresholds(maps[b], options.steps);
+    const auto avg = maps[b].detach().to(x.device(), torch::kDouble).mean(0);
     std::vector<torch::Tensor> preds;
-    for (int64_t i = 0; i < all.size(0); i += options.batch_size) {
-      auto chunk = all.slice(0, i, std::min(all.size(0), i + options.batch_size));
-      preds.push_back(model.forward(chunk).argmax(1).to(torch::kCPU, torch::kLong));
+    for (int64_t i = 0; i < 2 * s; i += options.batch_size) {
+      std::vector<torch::Tensor> chunk;
+      for (int64_t j = i; j < std::min(2 * s, i + options.batch_size); ++j)
+        chunk.push_back(perturbed(x, avg, thr, j % s, j < s));
+      preds.push_back(model.forward(torch::stack(chunk)).argmax(1).to(torch::kCPU, torch::kLong));
     }
     auto p = torch::cat(preds);
     out.deletion[b].copy_(p.slice(0, 0, s));
