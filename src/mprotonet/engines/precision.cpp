@@ -1,0 +1,69 @@
+// Device / precision selection and the autocast guard (see precision.h).
+#include "mprotonet/engines/precision.h"
+
+#include <thread>
+
+#include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
+#include <torch/cuda.h>
+
+#include "mprotonet/core/error.h"
+
+namespace mprotonet {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "bf16") return Precision::kBf16;
+  throw Error("unknown precision '" + name + "'; valid: fp32, bf16");
+}
+
+std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    check(torch::cuda::is_available(),
+          "--device " + name + " was asked for but CUDA is not available (this LibTorch build has no CUDA "
+          "support or no GPU is visible); use --device cpu");
+    return torch::Device(name);
+  }
+  throw Error("unknown device '" + name + "'; valid: cpu, cuda, cuda:N");
+}
+
+AutocastGuard::AutocastGuard(Precision precision, const torch::Device& device) {
+  if (precision != Precision::kBf16) return;
+  active_ = true;
+  cuda_ = device.is_cuda();
+  if (cuda_) {
+    prev_enabled_ = at::autocast::is_enabled();
+    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_enabled(true);
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+  } else {
+    prev_enabled_ = at::autocast::is_cpu_enabled();
+    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+    at::autocast::set_cpu_enabled(true);
+    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  }
+  at::autocast::increment_nesting();
+}
+
+AutocastGuard::~AutocastGuard() {
+  if (!active_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  if (cuda_) {
+    at::autocast::set_enabled(prev_enabled_);
+    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+  } else {
+    at::autocast::set_cpu_enabled(prev_enabled_);
+    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+  }
+}
+
+int set_torch_threads(int n) {
+  if (n <= 0) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(n);
+  return n;
+}
+
+}  // namespace mprotonet

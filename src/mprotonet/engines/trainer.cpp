@@ -1,0 +1,609 @@
+// Training of one fold: joint / push / last-layer steps, checkpoints, resume (see trainer.h).
+#include "mprotonet/engines/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <torch/optim/adamw.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
+
+#include "mprotonet/core/error.h"
+#include "mprotonet/core/fs.h"
+#include "mprotonet/data/loader.h"
+#include "mprotonet/engines/precision.h"
+#include "mprotonet/engines/schedule.h"
+#include "mprotonet/losses/focal.h"
+#include "mprotonet/nets/model_file.h"
+
+namespace fs = std::filesystem;
+
+namespace mprotonet {
+
+// ------------------------------------------------------------------------------ options JSON
+nlohmann::json to_json(const TrainOptions& o) {
+  nlohmann::json j{{"epochs", o.epochs},
+                   {"batch_size", o.batch_size},
+                   {"lr", o.lr},
+                   {"weight_decay", o.weight_decay},
+                   {"prototype_weight_decay", o.prototype_weight_decay},
+                   {"warmup_epochs", o.warmup_epochs},
+                   {"last_layer_lr", o.last_layer_lr},
+                   {"push_interval", o.push_interval},
+                   {"last_layer_epochs", o.last_layer_epochs},
+                   {"seed", o.seed},
+                   {"device", o.device},
+                   {"precision", o.precision},
+                   {"loader_workers", o.loader_workers},
+                   {"threads", o.threads},
+                   {"eval_batch_size", o.eval_batch_size},
+                   {"eval_interval", o.eval_interval}};
+  nlohmann::json aug;
+  to_json(aug, o.augment);
+  j["augment"] = aug;
+  if (o.loss) {
+    nlohmann::json l;
+    to_json(l, *o.loss);
+    j["loss"] = l;
+  } else {
+    j["loss"] = nullptr;
+  }
+  return j;
+}
+
+void update_from_json(TrainOptions& o, const nlohmann::json& j, const std::string& source) {
+  with_context("while reading training options from " + source, [&] {
+    check(j.is_object(), "expected a JSON object, got " + j.dump());
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      const std::string& k = it.key();
+      const auto& v = it.value();
+      with_context("in field '" + k + "'", [&] {
+        if (k == "epochs") o.epochs = v.get<int64_t>();
+        else if (k == "batch_size") o.batch_size = v.get<int64_t>();
+        else if (k == "lr") o.lr = v.get<double>();
+        else if (k == "weight_decay") o.weight_decay = v.get<double>();
+        else if (k == "prototype_weight_decay") o.prototype_weight_decay = v.get<double>();
+        else if (k == "warmup_epochs") o.warmup_epochs = v.get<int64_t>();
+        else if (k == "last_layer_lr") o.last_layer_lr = v.get<double>();
+        else if (k == "push_interval") o.push_interval = v.get<int64_t>();
+        else if (k == "last_layer_epochs") o.last_layer_epochs = v.get<int64_t>();
+        else if (k == "seed") o.seed = v.get<uint64_t>();
+        else if (k == "device") o.device = v.get<std::string>();
+        else if (k == "precision") o.precision = v.get<std::string>();
+        else if (k == "loader_workers") o.loader_workers = v.get<int>();
+        else if (k == "threads") o.threads = v.get<int>();
+        else if (k == "eval_batch_size") o.eval_batch_size = v.get<int64_t>();
+        else if (k == "eval_interval") o.eval_interval = v.get<int64_t>();
+        else if (k == "augment") {
+          if (v.is_string()) o.augment = AugmentOptions::from_sequence(v.get<std::string>());
+          else from_json(v, o.augment);
+        } else if (k == "loss") {
+          if (v.is_null()) o.loss.reset();
+          else {
+            LossOptions l = o.loss.value_or(LossOptions{});
+            from_json(v, l);
+            o.loss = l;
+          }
+        } else
+          throw Error("unknown training option '" + k +
+                      "'; valid: epochs, batch_size, lr, weight_decay, prototype_weight_decay, warmup_epochs, "
+                      "last_layer_lr, push_interval, last_layer_epochs, seed, device, precision, loader_workers, "
+                      "threads, eval_batch_size, eval_interval, augment, loss");
+      });
+    }
+  });
+}
+
+std::string step_kind_name(StepKind k) {
+  switch (k) {
+    case StepKind::kJoint: return "joint";
+    case StepKind::kPush: return "push";
+    case StepKind::kLastLayer: return "last-layer";
+  }
+  return "?";
+}
+
+std::vector<TrainStep> training_steps(bool prototype_model, const TrainOptions& o) {
+  check(o.epochs >= 1, "training: epochs must be >= 1, got " + std::to_string(o.epochs));
+  check(o.push_interval >= 0, "training: push_interval must be >= 0, got " + std::to_string(o.push_interval));
+  check(o.last_layer_epochs >= 0, "training: last_layer_epochs must be >= 0, got " + std::to_string(o.last_layer_epochs));
+  std::vector<TrainStep> steps;
+  for (int64_t e = 1; e <= o.epochs; ++e) {
+    steps.push_back({StepKind::kJoint, e, 0});
+    if (!prototype_model) continue;
+    if ((o.push_interval > 0 && e % o.push_interval == 0) || e == o.epochs) {
+      steps.push_back({StepKind::kPush, e, 0});
+      for (int64_t k = 1; k <= o.last_layer_epochs; ++k) steps.push_back({StepKind::kLastLayer, e, k});
+    }
+  }
+  return steps;
+}
+
+nlohmann::json to_json(const EpochRecord& r) {
+  nlohmann::json j{{"step", r.step},
+                   {"stage", step_kind_name(r.what.kind)},
+                   {"epoch", r.what.epoch},
+                   {"lr", r.lr},
+                   {"losses", r.losses},
+                   {"seconds", r.seconds}};
+  if (r.what.kind == StepKind::kLastLayer) j["last_layer_epoch"] = r.what.sub_epoch;
+  if (r.train) j["train"] = to_json(*r.train);
+  if (r.test) j["test"] = to_json(*r.test);
+  return j;
+}
+
+namespace {
+
+EpochRecord epoch_record_from_json(const nlohmann::json& j) {
+  EpochRecord r;
+  r.step = j.at("step").get<int64_t>();
+  const auto stage = j.at("stage").get<std::string>();
+  r.what.kind = stage == "joint" ? StepKind::kJoint : stage == "push" ? StepKind::kPush : StepKind::kLastLayer;
+  r.what.epoch = j.at("epoch").get<int64_t>();
+  r.what.sub_epoch = j.value("last_layer_epoch", int64_t{0});
+  r.lr = j.at("lr").get<double>();
+  r.losses = j.at("losses").get<std::map<std::string, double>>();
+  r.seconds = j.at("seconds").get<double>();
+  if (j.contains("train")) r.train = metrics_from_json(j.at("train"));
+  if (j.contains("test")) r.test = metrics_from_json(j.at("test"));
+  return r;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ prediction
+std::vector<SubjectPrediction> predict(nets::ClassifierImpl& model, const PreprocessedCohort& cohort,
+                                       const std::vector<int64_t>& indices, int64_t batch_size,
+                                       const torch::Device& device, const std::string& precision) {
+  const Precision prec = parse_precision(precision);
+  const bool was_training = model.is_training();
+  model.eval();
+  torch::NoGradGuard no_grad;
+  std::vector<SubjectPrediction> out;
+  BatchLoader loader(cohort, indices, LoaderOptions::evaluation(batch_size));
+  loader.start_epoch(0);
+  while (auto batch = loader.next()) {
+    torch::Tensor logits;
+    {
+      AutocastGuard autocast(prec, device);
+      logits = model.forward(batch->images.to(device));
+    }
+    const auto probs = torch::softmax(logits.to(torch::kCPU, torch::kDouble), 1).contiguous();
+    for (size_t k = 0; k < batch->indices.size(); ++k) {
+      SubjectPrediction p;
+      p.index = batch->indices[k];
+      p.id = cohort.id(p.index);
+      p.label = cohort.label(p.index);
+      p.probability = {probs[static_cast<int64_t>(k)][0].item<double>(), probs[static_cast<int64_t>(k)][1].item<double>()};
+      p.prediction = p.probability[1] > p.probability[0] ? 1 : 0;
+      out.push_back(p);
+    }
+  }
+  model.train(was_training);
+  return out;
+}
+
+ClassificationMetrics metrics_of(const std::vector<SubjectPrediction>& predictions) {
+  ClassificationAccumulator acc;
+  for (const auto& p : predictions) acc.update(p.label, p.prediction, p.probability[1]);
+  return acc.aggregate();
+}
+
+nlohmann::json to_json(const std::vector<SubjectPrediction>& predictions) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : predictions)
+    j.push_back({{"id", p.id},
+                 {"index", p.index},
+                 {"label", p.label},
+                 {"probabilities", {p.probability[0], p.probability[1]}},
+                 {"prediction", p.prediction}});
+  return j;
+}
+
+fs::path checkpoint_path(const fs::path& work_dir) { return work_dir / "checkpoint.pt"; }
+
+// ------------------------------------------------------------------------------ training
+namespace {
+
+constexpr const char* kCheckpointFormat = "mprotonet-training-checkpoint-1";
+
+// Streams derived from the run seed (Rng::derive keys), one per purpose.
+constexpr uint64_t kStreamLoader = 1, kStreamMapping = 2;
+
+std::string fmt(double v, int precision = 4) {
+  std::ostringstream s;
+  s << std::setprecision(precision) << v;
+  return s.str();
+}
+
+std::string format_seconds(double s) {
+  const auto t = static_cast<int64_t>(std::llround(s));
+  std::ostringstream o;
+  if (t >= 3600) o << t / 3600 << "h" << std::setw(2) << std::setfill('0') << (t % 3600) / 60 << "m";
+  else if (t >= 60) o << t / 60 << "m" << std::setw(2) << std::setfill('0') << t % 60 << "s";
+  else o << t << "s";
+  return o.str();
+}
+
+// The settings a checkpoint must share with the run that resumes it.
+nlohmann::json resume_fingerprint(const nets::ModelConfig& config, const TrainOptions& o,
+                                  const std::vector<int64_t>& train_indices) {
+  nlohmann::json opts = to_json(o);
+  for (const char* volatile_key : {"device", "loader_workers", "threads", "eval_batch_size", "eval_interval"})
+    opts.erase(std::string(volatile_key));
+  return {{"config", nets::model_config_to_json(config)}, {"options", opts}, {"train_indices", train_indices}};
+}
+
+class FoldTrainer {
+ public:
+  FoldTrainer(const nets::ModelConfig& config, const TrainOptions& options, const PreprocessedCohort& cohort,
+              const std::vector<int64_t>& train_indices, const std::vector<int64_t>& test_indices,
+              const fs::path& work_dir, int fold)
+      : config_(config),
+        o_(options),
+        cohort_(cohort),
+        train_(train_indices),
+        test_(test_indices),
+        work_dir_(work_dir),
+        fold_(fold),
+        device_(parse_device(options.device)),
+        precision_(parse_precision(options.precision)) {
+    check(o_.batch_size >= 1, "training: batch_size must be >= 1, got " + std::to_string(o_.batch_size));
+    model_ = nets::build_model(config_, o_.seed);
+    model_->to(device_);
+    proto_ = std::dynamic_pointer_cast<nets::MProtoNet3DImpl>(model_);
+    loss_ = o_.loss ? *o_.loss : (proto_ ? LossOptions::for_p_mode(model_->p_mode()) : LossOptions{});
+    steps_ = training_steps(proto_ != nullptr, o_);
+    schedule_.base_lr = o_.lr;
+    schedule_.epochs = o_.epochs;
+    schedule_.warmup_epochs = o_.warmup_epochs;
+    resolved_warmup_epochs(schedule_);  // validates
+
+    std::vector<int64_t> counts(2, 0);
+    for (int64_t i : train_) {
+      const int y = cohort_.label(i);
+      check(y == 0 || y == 1, "training: subject " + cohort_.id(i) + " has no grade (label " + std::to_string(y) + ")");
+      ++counts[static_cast<size_t>(y)];
+    }
+    check(counts[0] > 0 && counts[1] > 0, "fold " + std::to_string(fold_) + ": the training subjects hold one class only (" +
+                                              std::to_string(counts[0]) + " LGG, " + std::to_string(counts[1]) +
+                                              " HGG); both classes are needed");
+    class_weights_ = class_balanced_weights(counts).to(device_);
+    make_optimizers();
+
+    LoaderOptions lo;
+    lo.batch_size = o_.batch_size;
+    lo.augment = o_.augment;
+    lo.seed = Rng::derive(o_.seed, {kStreamLoader}).next_u64();
+    lo.workers = o_.loader_workers;
+    loader_ = std::make_unique<BatchLoader>(cohort_, train_, lo);
+  }
+
+  FoldTrainResult run(bool resume) {
+    fs::create_directories(work_dir_);
+    int64_t next = 0;
+    if (resume && fs::exists(checkpoint_path(work_dir_))) next = load_checkpoint();
+    else if (!resume && fs::exists(checkpoint_path(work_dir_)))
+      throw Error(checkpoint_path(work_dir_).string() + " exists (an earlier, unfinished run); use --resume to continue "
+                                                         "it or choose another output folder");
+    if (next > 0 && o_.verbose)
+      std::cerr << "[fold " << fold_ << "] resuming after step " << next << "/" << steps_.size() << "\n";
+    FoldTrainResult result;
+    for (int64_t s = next; s < static_cast<int64_t>(steps_.size()); ++s) {
+      EpochRecord rec = run_step(s);
+      history_.push_back(rec);
+      save_checkpoint(s + 1);
+      write_history();
+      if (o_.verbose) print_line(rec);
+      if (o_.stop_after_steps >= 0 && s + 1 >= o_.stop_after_steps && s + 1 < static_cast<int64_t>(steps_.size())) {
+        result.completed = false;
+        result.model = model_;
+        result.push = push_;
+        result.history = history_;
+        return result;
+      }
+    }
+    result.completed = true;
+    result.model = model_;
+    result.push = push_;
+    result.history = history_;
+    return result;
+  }
+
+ private:
+  void make_optimizers() {
+    using torch::optim::AdamW;
+    using torch::optim::AdamWOptions;
+    if (!proto_) {
+      joint_ = std::make_unique<AdamW>(model_->parameters(), AdamWOptions(o_.lr).weight_decay(o_.weight_decay));
+      return;
+    }
+    std::vector<torch::Tensor> body;
+    for (auto& p : proto_->features->parameters()) body.push_back(p);
+    for (auto& p : proto_->add_ons->parameters()) body.push_back(p);
+    if (proto_->p_map)
+      for (auto& p : proto_->p_map->parameters()) body.push_back(p);
+    check(body.size() + 2 == model_->parameters().size(),
+          "internal: the optimiser groups do not cover every parameter of the model");
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(body, std::make_unique<AdamWOptions>(AdamWOptions(o_.lr).weight_decay(o_.weight_decay)));
+    groups.emplace_back(std::vector<torch::Tensor>{proto_->prototype_vectors},
+                        std::make_unique<AdamWOptions>(AdamWOptions(o_.lr).weight_decay(o_.prototype_weight_decay)));
+    joint_ = std::make_unique<AdamW>(std::move(groups), AdamWOptions(o_.lr));
+    last_ = std::make_unique<AdamW>(std::vector<torch::Tensor>{proto_->last_layer->weight},
+                                    AdamWOptions(o_.last_layer_lr).weight_decay(0.0));
+  }
+
+  void set_trainable(StepKind kind) {
+    if (!proto_) return;
+    for (auto& p : model_->parameters()) p.requires_grad_(kind == StepKind::kJoint);
+    proto_->last_layer->weight.requires_grad_(kind == StepKind::kLastLayer);
+  }
+
+  EpochRecord run_step(int64_t s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const TrainStep& st = steps_[static_cast<size_t>(s)];
+    EpochRecord rec;
+    rec.step = s + 1;
+    rec.what = st;
+    if (st.kind == StepKind::kPush) {
+      push_ = with_context("while pushing prototypes (fold " + std::to_string(fold_) + ", epoch " +
+                               std::to_string(st.epoch) + ")",
+                           [&] {
+                             PushOptions po;
+                             po.batch_size = o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size;
+                             po.device = device_;
+                             return push_prototypes(*proto_, cohort_, train_, po);
+                           });
+      push_->epoch = st.epoch;
+      double mean = 0.0;
+      for (const auto& p : push_->prototypes) mean += p.distance;
+      rec.losses["push_distance_mean"] = mean / static_cast<double>(push_->prototypes.size());
+    } else {
+      run_training_epoch(s, st, rec);
+    }
+    const bool eval_now = o_.eval_interval > 0 && !test_.empty() &&
+                          ((st.kind == StepKind::kJoint && st.epoch % o_.eval_interval == 0) ||
+                           s + 1 == static_cast<int64_t>(steps_.size()));
+    if (eval_now)
+      rec.test = metrics_of(predict(*model_, cohort_, test_, o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size,
+                                    device_, o_.precision));
+    rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rec;
+  }
+
+  void run_training_epoch(int64_t s, const TrainStep& st, EpochRecord& rec) {
+    model_->train();
+    set_trainable(st.kind);
+    torch::optim::AdamW& opt = st.kind == StepKind::kLastLayer ? *last_ : *joint_;
+    if (st.kind == StepKind::kJoint) {
+      rec.lr = learning_rate(st.epoch - 1, schedule_);
+      for (auto& g : opt.param_groups()) static_cast<torch::optim::AdamWOptions&>(g.options()).lr(rec.lr);
+    } else {
+      rec.lr = o_.last_layer_lr;
+    }
+    ClassificationAccumulator acc;
+    std::map<std::string, double> sums;
+    int64_t nb = 0;
+    const int64_t total_batches = loader_->batches_per_epoch();
+    const bool bar = o_.verbose && isatty(fileno(stderr));
+    loader_->start_epoch(s);
+    while (auto batch = loader_->next()) {
+      const auto x = batch->images.to(device_);
+      const auto y = batch->labels.to(device_);
+      LossTerms terms;
+      torch::Tensor logits;
+      {
+        AutocastGuard autocast(precision_, device_);
+        if (!proto_) {
+          auto out = model_->forward_all(x);
+          logits = out.logits.to(torch::kFloat);
+          terms.cls = focal_loss(logits, y, class_weights_, loss_.focal_gamma);
+          terms.total = loss_.cls * terms.cls;
+        } else if (st.kind == StepKind::kJoint) {
+          auto out = proto_->forward_all(x);
+          logits = out.logits.to(torch::kFloat);
+          JointLossInputs in;
+          in.logits = logits;
+          in.labels = y;
+          in.min_distances = out.min_distances.to(torch::kFloat);
+          in.prototype_class_identity = proto_->prototype_class_identity;
+          const auto& ps = config_.prototype_shape;
+          in.max_dist = static_cast<double>(ps[1] * ps[2] * ps[3] * ps[4]);
+          auto m = proto_;
+          if (proto_->p_mode() >= 2 && loss_.mapping != 0.0) {
+            in.features = out.backbone_features;
+            in.occurrence_maps = out.occurrence_maps;
+            in.occurrence_fn = [m](const torch::Tensor& f) { return m->occurrence_maps(f); };
+          }
+          if (proto_->p_mode() >= 4 && loss_.online_cam != 0.0) {
+            in.online_cam_h = proto_->occurrence_hidden(out.backbone_features);
+            in.head_conv_weight = proto_->gradcam_layer()->weight;
+            in.last_layer = [m](const torch::Tensor& t) { return m->last_layer->forward(t); };
+          }
+          Rng rng = Rng::derive(o_.seed, {kStreamMapping, static_cast<uint64_t>(s), static_cast<uint64_t>(batch->batch_index)});
+          terms = joint_loss(in, class_weights_, loss_, rng);
+        } else {
+          auto out = proto_->forward_all(x);
+          logits = out.logits.to(torch::kFloat);
+          terms = last_layer_loss(logits, y, class_weights_, proto_->last_layer->weight,
+                                  proto_->prototype_class_identity, loss_);
+        }
+      }
+      const auto values = terms.values();
+      if (!std::isfinite(values.at("total"))) {
+        std::ostringstream msg;
+        msg << "fold " << fold_ << ", epoch " << st.epoch << " (" << step_kind_name(st.kind)
+            << (st.kind == StepKind::kLastLayer ? " " + std::to_string(st.sub_epoch) : std::string()) << "), batch "
+            << batch->batch_index + 1 << "/" << total_batches << ": the loss is not finite (";
+        bool first = true;
+        for (const auto& [k, v] : values) msg << (first ? "" : ", ") << k << " " << v, first = false;
+        msg << "); training stopped. The last good state is kept in " << checkpoint_path(work_dir_).string()
+            << "; lower --lr or check the data";
+        throw Error(msg.str());
+      }
+      opt.zero_grad();
+      terms.total.backward();
+      opt.step();
+      acc.update(logits.detach(), y);
+      for (const auto& [k, v] : values) sums[k] += v;
+      ++nb;
+      if (bar) std::cerr << "\r  [fold " << fold_ << "] " << step_kind_name(st.kind) << " batch " << nb << "/" << total_batches
+                         << std::flush;
+    }
+    if (bar) std::cerr << "\r\033[K" << std::flush;
+    for (auto& [k, v] : sums) rec.losses[k] = v / static_cast<double>(nb);
+    rec.train = acc.aggregate();
+  }
+
+  // ---- checkpoints
+  void save_checkpoint(int64_t next_step) {
+    nlohmann::json meta{{"format", kCheckpointFormat},
+                        {"fold", fold_},
+                        {"next_step", next_step},
+                        {"total_steps", steps_.size()},
+                        {"fingerprint", resume_fingerprint(config_, o_, train_)}};
+    nlohmann::json hist = nlohmann::json::array();
+    for (const auto& r : history_) hist.push_back(to_json(r));
+    meta["history"] = hist;
+    meta["push"] = push_ ? to_json(*push_) : nlohmann::json(nullptr);
+    const auto state = nets::model_state(*model_);
+    std::vector<torch::Tensor> tensors;
+    nlohmann::json names = nlohmann::json::array();
+    for (const auto& [name, t] : state) {
+      names.push_back(name);
+      tensors.push_back(t.to(torch::kCPU));
+    }
+    meta["tensor_names"] = names;
+    write_atomically(checkpoint_path(work_dir_), [&](const fs::path& tmp) {
+      torch::serialize::OutputArchive ar;
+      ar.write("meta", c10::IValue(meta.dump()));
+      ar.write("model", c10::IValue(tensors));
+      torch::serialize::OutputArchive joint;
+      joint_->save(joint);
+      ar.write("joint_optimizer", joint);
+      if (last_) {
+        torch::serialize::OutputArchive last;
+        last_->save(last);
+        ar.write("last_layer_optimizer", last);
+      }
+      ar.save_to(tmp.string());
+    });
+  }
+
+  int64_t load_checkpoint() {
+    const fs::path path = checkpoint_path(work_dir_);
+    return with_context("while resuming from " + path.string(), [&]() -> int64_t {
+      torch::serialize::InputArchive ar;
+      ar.load_from(path.string());
+      c10::IValue meta_v, model_v;
+      ar.read("meta", meta_v);
+      const auto meta = nlohmann::json::parse(meta_v.toStringRef());
+      check(meta.value("format", "") == kCheckpointFormat, "not a training checkpoint (format " +
+                                                               meta.value("format", std::string("?")) + ")");
+      const auto expected = resume_fingerprint(config_, o_, train_);
+      if (meta.at("fingerprint") != expected) {
+        std::string diff;
+        for (const char* k : {"config", "options", "train_indices"})
+          if (meta.at("fingerprint").at(k) != expected.at(k)) diff += std::string(diff.empty() ? "" : ", ") + k;
+        throw Error("the checkpoint was written with different settings (" + diff +
+                    " differ); resume with the original options or start a new run");
+      }
+      ar.read("model", model_v);
+      const auto tensors = model_v.toTensorVector();
+      const auto names = meta.at("tensor_names").get<std::vector<std::string>>();
+      check(names.size() == tensors.size(), "the checkpoint's tensor list is inconsistent");
+      NamedTensors state;
+      for (size_t i = 0; i < names.size(); ++i) state.emplace_back(names[i], tensors[i]);
+      nets::load_model_state(*model_, state, path.string());
+      torch::serialize::InputArchive joint;
+      ar.read("joint_optimizer", joint);
+      joint_->load(joint);
+      if (last_) {
+        torch::serialize::InputArchive last;
+        ar.read("last_layer_optimizer", last);
+        last_->load(last);
+      }
+      history_.clear();
+      for (const auto& r : meta.at("history")) history_.push_back(epoch_record_from_json(r));
+      if (!meta.at("push").is_null()) push_ = push_record_from_json(meta.at("push"));
+      return meta.at("next_step").get<int64_t>();
+    });
+  }
+
+  void write_history() {
+    std::string text;
+    for (const auto& r : history_) text += to_json(r).dump() + "\n";
+    write_text_atomically(work_dir_ / "epochs.jsonl", text);
+  }
+
+  void print_line(const EpochRecord& r) {
+    std::ostringstream line;
+    line << "[fold " << fold_ << "] epoch " << r.what.epoch << "/" << o_.epochs << " " << step_kind_name(r.what.kind);
+    if (r.what.kind == StepKind::kLastLayer) line << " " << r.what.sub_epoch << "/" << o_.last_layer_epochs;
+    if (r.what.kind != StepKind::kPush) {
+      line << "  loss " << fmt(r.losses.count("total") ? r.losses.at("total") : 0.0);
+      std::string terms;
+      for (const auto& [k, v] : r.losses)
+        if (k != "total") terms += (terms.empty() ? "" : " ") + k + " " + fmt(v);
+      if (!terms.empty()) line << " (" << terms << ")";
+      if (r.train) line << "  train acc " << fmt(r.train->accuracy, 3) << " bac " << fmt(r.train->balanced_accuracy, 3);
+      line << "  lr " << fmt(r.lr, 3);
+    } else {
+      line << "  mean distance " << fmt(r.losses.at("push_distance_mean"));
+    }
+    if (r.test) line << "  test bac " << fmt(r.test->balanced_accuracy, 3) << " auc " << fmt(r.test->auc, 3);
+    // ETA: remaining steps at the mean duration of their kind so far (joint mean when unknown).
+    std::map<StepKind, std::pair<double, int64_t>> per_kind;
+    for (const auto& h : history_) {
+      per_kind[h.what.kind].first += h.seconds;
+      per_kind[h.what.kind].second += 1;
+    }
+    auto mean_of = [&](StepKind k) {
+      auto it = per_kind.find(k);
+      if (it != per_kind.end()) return it->second.first / static_cast<double>(it->second.second);
+      auto j = per_kind.find(StepKind::kJoint);
+      return j != per_kind.end() ? j->second.first / static_cast<double>(j->second.second) : 0.0;
+    };
+    double eta = 0.0;
+    for (size_t i = static_cast<size_t>(r.step); i < steps_.size(); ++i) eta += mean_of(steps_[i].kind);
+    line << "  " << fmt(r.seconds, 3) << " s  ETA " << format_seconds(eta);
+    std::cerr << line.str() << std::endl;
+  }
+
+  nets::ModelConfig config_;
+  TrainOptions o_;
+  const PreprocessedCohort& cohort_;
+  std::vector<int64_t> train_, test_;
+  fs::path work_dir_;
+  int fold_;
+  torch::Device device_;
+  Precision precision_;
+  nets::Classifier model_;
+  std::shared_ptr<nets::MProtoNet3DImpl> proto_;
+  LossOptions loss_;
+  std::vector<TrainStep> steps_;
+  LrScheduleOptions schedule_;
+  torch::Tensor class_weights_;
+  std::unique_ptr<torch::optim::AdamW> joint_, last_;
+  std::unique_ptr<BatchLoader> loader_;
+  std::vector<EpochRecord> history_;
+  std::optional<PushRecord> push_;
+};
+
+}  // namespace
+
+FoldTrainResult train_fold(const nets::ModelConfig& config, const TrainOptions& options, const PreprocessedCohort& cohort,
+                           const std::vector<int64_t>& train_indices, const std::vector<int64_t>& test_indices,
+                           const fs::path& work_dir, int fold, bool resume) {
+  FoldTrainer trainer(config, options, cohort, train_indices, test_indices, work_dir, fold);
+  return trainer.run(resume);
+}
+
+}  // namespace mprotonet

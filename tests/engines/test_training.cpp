@@ -1,0 +1,378 @@
+// Engine tests: loader, push (against a brute-force search), the schedule and optimiser groups
+// the trainer uses, determinism, resume equality, NaN handling.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/test_util.h"
+#include "engines/engine_fixture.h"
+#include "mprotonet/core/error.h"
+#include "mprotonet/core/fs.h"
+#include "mprotonet/data/loader.h"
+#include "mprotonet/engines/push.h"
+#include "mprotonet/engines/trainer.h"
+#include "mprotonet/nets/model_file.h"
+
+namespace fs = std::filesystem;
+
+namespace mprotonet {
+namespace {
+
+// 10 subjects (6 HGG, 4 LGG), preprocessed once for every test of this file.
+struct Shared {
+  test::TempDir dir;
+  std::unique_ptr<PreprocessedCohort> cohort;
+  Shared() {
+    test::write_synthetic_cohort(dir / "data", {1, 0, 1, 1, 0, 1, 0, 1, 0, 1});
+    cohort = std::make_unique<PreprocessedCohort>(test::build_small_cohort(dir / "data", dir / "cache"));
+  }
+};
+Shared& shared() {
+  static Shared s;
+  return s;
+}
+std::vector<int64_t> all_indices() {
+  std::vector<int64_t> v(static_cast<size_t>(shared().cohort->size()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<int64_t>(i);
+  return v;
+}
+
+TrainOptions tiny_options() {
+  TrainOptions o;
+  o.epochs = 2;
+  o.batch_size = 4;
+  o.push_interval = 1;
+  o.last_layer_epochs = 1;
+  o.threads = 2;
+  o.verbose = false;
+  o.seed = 3;
+  return o;
+}
+
+bool same_state(nets::ClassifierImpl& a, nets::ClassifierImpl& b) {
+  const auto sa = nets::model_state(a), sb = nets::model_state(b);
+  if (sa.size() != sb.size()) return false;
+  for (size_t i = 0; i < sa.size(); ++i)
+    if (sa[i].first != sb[i].first || !torch::equal(sa[i].second, sb[i].second)) {
+      ADD_FAILURE() << "tensor " << sa[i].first << " differs";
+      return false;
+    }
+  return true;
+}
+
+// ------------------------------------------------------------------------------ loader
+TEST(Loader, ShuffledDropLastBatchesAreDeterministicAndThreadIndependent) {
+  const auto& cohort = *shared().cohort;
+  LoaderOptions o;
+  o.batch_size = 3;
+  o.seed = 11;
+  auto collect = [&](int workers, int64_t epoch) {
+    o.workers = workers;
+    BatchLoader loader(cohort, all_indices(), o);
+    EXPECT_EQ(loader.batches_per_epoch(), 3);  // 10 subjects, batches of 3, last one dropped
+    std::vector<Batch> out;
+    loader.start_epoch(epoch);
+    while (auto b = loader.next()) out.push_back(*b);
+    return out;
+  };
+  const auto a = collect(0, 5), b = collect(2, 5), c = collect(1, 6);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  std::set<int64_t> seen;
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].indices, b[i].indices);
+    EXPECT_TRUE(torch::equal(a[i].images, b[i].images)) << "augmentation depends on the worker thread";
+    EXPECT_EQ(a[i].images.sizes(), (std::vector<int64_t>{3, 4, 32, 32, 24}));
+    for (size_t k = 0; k < a[i].indices.size(); ++k) {
+      seen.insert(a[i].indices[k]);
+      EXPECT_EQ(a[i].labels[static_cast<int64_t>(k)].item<int64_t>(), cohort.label(a[i].indices[k]));
+    }
+  }
+  EXPECT_EQ(seen.size(), 9u);  // 9 distinct subjects, one dropped
+  bool differs = false;
+  for (size_t i = 0; i < a.size(); ++i) differs = differs || a[i].indices != c[i].indices;
+  EXPECT_TRUE(differs) << "another epoch should give another order";
+  EXPECT_EQ(epoch_order(all_indices(), true, 11, 5), epoch_order(all_indices(), true, 11, 5));
+}
+
+TEST(Loader, EvaluationBatchesAreInOrderUnaugmentedAndKeepTheLastBatch) {
+  const auto& cohort = *shared().cohort;
+  const auto before = cohort.image(0).clone();
+  BatchLoader loader(cohort, all_indices(), LoaderOptions::evaluation(4));
+  EXPECT_EQ(loader.batches_per_epoch(), 3);
+  loader.start_epoch(0);
+  std::vector<int64_t> order;
+  while (auto b = loader.next()) {
+    for (size_t k = 0; k < b->indices.size(); ++k) {
+      order.push_back(b->indices[k]);
+      EXPECT_TRUE(torch::equal(b->images[static_cast<int64_t>(k)], cohort.image(b->indices[k])));
+    }
+  }
+  EXPECT_EQ(order, all_indices());
+  // Training batches are augmented from the mapped tensors without writing into them.
+  LoaderOptions t;
+  t.batch_size = 5;
+  t.augment.affine_p = 1.0;
+  BatchLoader train(cohort, all_indices(), t);
+  train.start_epoch(0);
+  while (train.next()) {
+  }
+  EXPECT_TRUE(torch::equal(before, cohort.image(0)));
+}
+
+TEST(Loader, TooFewSubjectsForOneBatchIsAnError) {
+  LoaderOptions o;
+  o.batch_size = 32;
+  try {
+    BatchLoader loader(*shared().cohort, all_indices(), o);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("--batch-size"), std::string::npos) << e.what();
+  }
+}
+
+// ------------------------------------------------------------------------------ push
+// Brute force: distance of prototype p to every candidate latent vector of every own-class
+// subject, computed here from the definition of the cosine distance relu(1 - cos).
+void check_push(const std::string& model_name) {
+  SCOPED_TRACE(model_name);
+  const auto& cohort = *shared().cohort;
+  const auto config = test::tiny_config(model_name, 6);
+  auto model = std::dynamic_pointer_cast<nets::MProtoNet3DImpl>(nets::build_model(config, 5));
+  ASSERT_TRUE(model);
+  const std::vector<int64_t> train{0, 1, 2, 3, 5, 6, 7};  // subjects 4, 8, 9 are "test"
+  const auto old_protos = model->prototype_vectors.detach().clone().view({6, 16});
+
+  std::vector<torch::Tensor> cand_vec(6);
+  std::vector<double> cand_d(6, 1e30);
+  std::vector<int64_t> cand_subject(6, -1);
+  {
+    torch::NoGradGuard ng;
+    model->eval();
+    for (int64_t s : train) {
+      const auto x = cohort.image(s).unsqueeze(0);
+      auto f = model->add_ons->forward(model->features->forward(x))[0];  // [D, d, h, w]
+      torch::Tensor vectors;                                             // [P or 1, K, D]
+      if (model->p_mode() >= 2) {
+        const auto maps = model->occurrence_maps(model->features->forward(x))[0];  // [P, d, h, w]
+        const auto n = static_cast<double>(maps[0].numel());
+        vectors = (torch::einsum("pn,dn->pd", {maps.reshape({6, -1}), f.reshape({16, -1})}) / n).unsqueeze(1);  // [P,1,D]
+      } else {
+        vectors = f.reshape({16, -1}).t().unsqueeze(0);  // [1, K, D]
+      }
+      for (int64_t p = 0; p < 6; ++p) {
+        const int cls = p < 3 ? 0 : 1;
+        if (cohort.label(s) != cls) continue;
+        const auto v = vectors[model->p_mode() >= 2 ? p : 0];  // [K, D]
+        const auto cos = torch::mv(torch::nn::functional::normalize(v, torch::nn::functional::NormalizeFuncOptions().dim(1)),
+                                   torch::nn::functional::normalize(old_protos[p], torch::nn::functional::NormalizeFuncOptions().dim(0)));
+        const auto d = torch::relu(1 - cos);
+        const auto k = d.argmin().item<int64_t>();
+        if (d[k].item<double>() < cand_d[static_cast<size_t>(p)] - 1e-6) {
+          cand_d[static_cast<size_t>(p)] = d[k].item<double>();
+          cand_vec[static_cast<size_t>(p)] = v[k].clone();
+          cand_subject[static_cast<size_t>(p)] = s;
+        }
+      }
+    }
+    model->train();
+  }
+  PushOptions po;
+  po.batch_size = 3;
+  const PushRecord rec = push_prototypes(*model, cohort, train, po);
+  EXPECT_TRUE(model->is_training()) << "push must restore the training mode";
+  ASSERT_EQ(rec.prototypes.size(), 6u);
+  for (int64_t p = 0; p < 6; ++p) {
+    const auto& r = rec.prototypes[static_cast<size_t>(p)];
+    EXPECT_EQ(r.cls, p < 3 ? 0 : 1);
+    EXPECT_EQ(cohort.label(r.subject_index), r.cls) << "prototype " << p << " pushed onto another class";
+    EXPECT_NE(std::find(train.begin(), train.end(), r.subject_index), train.end()) << "pushed onto a test subject";
+    EXPECT_EQ(r.subject_index, cand_subject[static_cast<size_t>(p)]) << "prototype " << p;
+    EXPECT_EQ(r.subject_id, cohort.id(r.subject_index));
+    EXPECT_NEAR(r.distance, cand_d[static_cast<size_t>(p)], 1e-4);
+    const auto now = model->prototype_vectors[p].detach().view({16});
+    EXPECT_TRUE(torch::allclose(now, cand_vec[static_cast<size_t>(p)], 1e-4, 1e-5))
+        << "prototype " << p << " is not the closest own-class latent vector";
+    for (size_t a = 0; a < 3; ++a) {
+      EXPECT_LT(r.receptive_field[a][0], r.receptive_field[a][1]);
+      EXPECT_LE(r.receptive_field[a][1], config.in_size[a + 1]);
+    }
+  }
+  // Round trip of the record.
+  const auto back = push_record_from_json(to_json(rec));
+  EXPECT_EQ(back.prototypes[2].subject_id, rec.prototypes[2].subject_id);
+  EXPECT_EQ(back.prototypes[2].voxel, rec.prototypes[2].voxel);
+}
+
+TEST(Push, VoxelModeTakesTheClosestOwnClassFeatureVector) { check_push("MProtoNet3D_pm0"); }
+TEST(Push, OccurrenceModeTakesTheClosestOwnClassPooledVector) { check_push("MProtoNet3D_pm5"); }
+
+// ------------------------------------------------------------------------------ trainer
+TEST(Trainer, StepSequenceFollowsThePushInterval) {
+  TrainOptions o;
+  o.epochs = 5;
+  o.push_interval = 2;
+  o.last_layer_epochs = 2;
+  std::string seq;
+  for (const auto& s : training_steps(true, o))
+    seq += (s.kind == StepKind::kJoint ? "J" : s.kind == StepKind::kPush ? "P" : "L") + std::to_string(s.epoch) + " ";
+  EXPECT_EQ(seq, "J1 J2 P2 L2 L2 J3 J4 P4 L4 L4 J5 P5 L5 L5 ");
+  EXPECT_EQ(training_steps(false, o).size(), 5u);  // CNN3D: joint epochs only
+}
+
+TEST(Trainer, ScheduleAndParameterGroupsAsSpecified) {
+  test::TempDir dir;
+  const auto& cohort = *shared().cohort;
+  TrainOptions o = tiny_options();
+  o.epochs = 5;  // warm-up E/5 = 1 epoch, then cosine over 4
+  o.push_interval = 0;
+  o.last_layer_epochs = 1;
+  o.stop_after_steps = 5;  // the joint epochs only
+  const auto config = test::tiny_config("MProtoNet3D_pm2");
+  const auto init = nets::build_model(config, o.seed);
+  auto r = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, dir.path(), 0, false);
+  ASSERT_FALSE(r.completed);
+  ASSERT_EQ(r.history.size(), 5u);
+  for (int64_t e = 0; e < 5; ++e) {
+    const double expected = e < 1 ? 1e-3 * (e + 1) / 1.0 : 0.5 * 1e-3 * (1 + std::cos(M_PI * (e - 1) / 4.0));
+    EXPECT_NEAR(r.history[static_cast<size_t>(e)].lr, expected, 1e-15) << "epoch " << e + 1;
+  }
+  auto trained = std::dynamic_pointer_cast<nets::MProtoNet3DImpl>(r.model);
+  auto start = std::dynamic_pointer_cast<nets::MProtoNet3DImpl>(init);
+  // Joint epochs: the last layer is not updated; backbone, head and prototypes are.
+  EXPECT_TRUE(torch::equal(trained->last_layer->weight, start->last_layer->weight));
+  EXPECT_FALSE(torch::equal(trained->prototype_vectors, start->prototype_vectors));
+  EXPECT_FALSE(torch::equal(trained->p_map->parameters()[0], start->p_map->parameters()[0]));
+  // Resume for the push and one last-layer epoch: only last_layer (and BN statistics) change
+  // in the last-layer epoch.
+  o.stop_after_steps = 6;
+  auto after_push = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, dir.path(), 0, true);
+  ASSERT_FALSE(after_push.completed);
+  const auto snapshot = nets::model_state(*after_push.model);
+  o.stop_after_steps = -1;
+  auto done = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, dir.path(), 0, true);
+  ASSERT_TRUE(done.completed);
+  ASSERT_TRUE(done.push);
+  EXPECT_EQ(done.push->epoch, 5);
+  const auto final_state = nets::model_state(*done.model);
+  for (size_t i = 0; i < snapshot.size(); ++i) {
+    const auto& name = snapshot[i].first;
+    const bool is_param = name.find("running_") == std::string::npos && name.find("num_batches") == std::string::npos;
+    if (!is_param) continue;
+    if (name == "last_layer.weight")
+      EXPECT_FALSE(torch::equal(snapshot[i].second, final_state[i].second)) << name;
+    else
+      EXPECT_TRUE(torch::equal(snapshot[i].second, final_state[i].second)) << name << " changed in a last-layer epoch";
+  }
+  // epochs.jsonl has one line per step.
+  const std::string text = read_text_file(dir / "epochs.jsonl");
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 7);
+}
+
+TEST(Trainer, SameSeedGivesIdenticalWeights) {
+  test::TempDir a, b;
+  const auto& cohort = *shared().cohort;
+  const auto config = test::tiny_config("MProtoNet3D_pm5");
+  TrainOptions o = tiny_options();
+  o.loader_workers = 2;
+  auto ra = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, a.path(), 0, false);
+  o.loader_workers = 0;
+  auto rb = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, b.path(), 0, false);
+  EXPECT_TRUE(same_state(*ra.model, *rb.model));
+  // Another seed gives other weights.
+  test::TempDir c;
+  o.seed = 4;
+  auto rc = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, c.path(), 0, false);
+  EXPECT_FALSE(torch::equal(nets::model_state(*ra.model)[0].second, nets::model_state(*rc.model)[0].second));
+}
+
+TEST(Trainer, ResumedRunEndsWithBitwiseTheSameWeights) {
+  const auto& cohort = *shared().cohort;
+  const auto config = test::tiny_config("MProtoNet3D_pm5");
+  const TrainOptions o = tiny_options();  // steps: J1 P1 L1 J2 P2 L2
+  test::TempDir full, killed;
+  auto uninterrupted = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, full.path(), 0, false);
+  ASSERT_TRUE(uninterrupted.completed);
+  TrainOptions k = o;
+  k.stop_after_steps = 1;  // "killed" after joint epoch 1
+  auto first = train_fold(config, k, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, killed.path(), 0, false);
+  ASSERT_FALSE(first.completed);
+  // Without --resume an unfinished run is not silently overwritten.
+  EXPECT_THROW(train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, killed.path(), 0, false), Error);
+  k.stop_after_steps = 3;  // killed again after the first last-layer epoch
+  ASSERT_FALSE(train_fold(config, k, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, killed.path(), 0, true).completed);
+  auto resumed = train_fold(config, o, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, killed.path(), 0, true);
+  ASSERT_TRUE(resumed.completed);
+  EXPECT_TRUE(same_state(*uninterrupted.model, *resumed.model));
+  ASSERT_EQ(resumed.history.size(), uninterrupted.history.size());
+  for (size_t i = 0; i < resumed.history.size(); ++i)
+    EXPECT_EQ(resumed.history[i].losses, uninterrupted.history[i].losses) << "step " << i + 1;
+  ASSERT_TRUE(resumed.push);
+  EXPECT_EQ(to_json(*resumed.push), to_json(*uninterrupted.push));
+  // A checkpoint of other settings is refused.
+  TrainOptions other = o;
+  other.lr = 5e-4;
+  k.stop_after_steps = 1;
+  test::TempDir third;
+  train_fold(config, k, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, third.path(), 0, false);
+  try {
+    train_fold(config, other, cohort, {0, 1, 2, 3, 5, 6, 7}, {}, third.path(), 0, true);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("different settings"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Trainer, NonFiniteLossStopsWithFoldEpochAndBatch) {
+  test::TempDir dir;
+  TrainOptions o = tiny_options();
+  LossOptions l = LossOptions::for_p_mode(0);
+  l.cluster = std::nan("");
+  o.loss = l;
+  try {
+    train_fold(test::tiny_config("MProtoNet3D_pm0"), o, *shared().cohort, {0, 1, 2, 3, 5, 6, 7}, {}, dir.path(), 2, false);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("fold 2"), std::string::npos) << w;
+    EXPECT_NE(w.find("epoch 1"), std::string::npos) << w;
+    EXPECT_NE(w.find("batch 1/"), std::string::npos) << w;
+    EXPECT_NE(w.find("not finite"), std::string::npos) << w;
+  }
+}
+
+TEST(Trainer, BF16AutocastTrainsAndPredicts) {
+  test::TempDir dir;
+  TrainOptions o = tiny_options();
+  o.precision = "bf16";
+  o.epochs = 1;
+  o.last_layer_epochs = 1;
+  auto r = train_fold(test::tiny_config("MProtoNet3D_pm5"), o, *shared().cohort, {0, 1, 2, 3, 5, 6, 7}, {}, dir.path(), 0, false);
+  ASSERT_TRUE(r.completed);
+  EXPECT_EQ(r.model->parameters()[0].scalar_type(), torch::kFloat) << "weights stay fp32 under autocast";
+  for (const auto& h : r.history)
+    for (const auto& [k, v] : h.losses) EXPECT_TRUE(std::isfinite(v)) << k;
+  const auto pred = predict(*r.model, *shared().cohort, {4, 8, 9}, 2, torch::kCPU, "bf16");
+  ASSERT_EQ(pred.size(), 3u);
+  EXPECT_NEAR(pred[0].probability[0] + pred[0].probability[1], 1.0, 1e-6);
+}
+
+TEST(Trainer, CudaWithoutCudaIsAClearError) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA is available here";
+  test::TempDir dir;
+  TrainOptions o = tiny_options();
+  o.device = "cuda";
+  try {
+    train_fold(test::tiny_config("CNN3D"), o, *shared().cohort, {0, 1, 2, 3}, {}, dir.path(), 0, false);
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CUDA is not available"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace mprotonet
