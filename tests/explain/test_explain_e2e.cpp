@@ -181,6 +181,28 @@ TEST(Evaluate, TinyRunEndToEnd) {
   EXPECT_NE(r.output.find("run.json does not exist"), std::string::npos) << r.output;
 }
 
+TEST(Evaluate, AfterRealTraining) {
+  // `mprotonet train` (CNN3D, 2 folds, 1 epoch) then `evaluate`: the MProtoNet map is skipped with
+  // a note, the other methods are scored.
+  test::TempDir tmp;
+  const auto cli = test::shell_quote(test::cli_path().string());
+  auto r = test::run_command(cli + " train --data " + cohort_dir().string() + " --out " + (tmp / "run").string() +
+                             " --cache " + (tmp / "cache").string() +
+                             " --model-name CNN3D --features resnet18_ri --n-layers 5 --batch-size 2 --epochs 1"
+                             " --folds 2 --spacing 12 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_command(cli + " evaluate --run " + (tmp / "run").string() + " --data " + cohort_dir().string() +
+                        " --cache " + (tmp / "cache").string() + " --methods mprotonet,gradcam,occlusion --no-missing");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto e = read_json(tmp / "run" / "evaluation.json");
+  ASSERT_EQ(e["folds"].size(), 2u);
+  EXPECT_EQ(e["methods"], json::array({"gradcam", "occlusion"}));
+  EXPECT_NE(e["notes"].dump().find("mprotonet skipped"), std::string::npos) << e["notes"].dump();
+  EXPECT_FALSE(e["folds"][0].contains("missing_modalities"));
+  // Every held-out subject of the run is evaluated once.
+  EXPECT_EQ(e["folds"][0]["subjects"].get<int>() + e["folds"][1]["subjects"].get<int>(), 6);
+}
+
 TEST(Evaluate, PlotDrawsCurves) {
   auto img = plot_curves({{1.0, 0.5, 0.0}}, {Rgb{255, 0, 0}}, 100, 80);
   int red = 0;
