@@ -1,0 +1,77 @@
+// `mprotonet evaluate`: classification (full and missing modalities), localisation (AP, DSC),
+// faithfulness (IDS, IAS) and significance for every fold of a training run (SPEC 8). The work
+// is engines/evaluator.h evaluate_run.
+#include <memory>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "apps/commands.h"
+#include "mprotonet/core/error.h"
+#include "mprotonet/engines/evaluator.h"
+
+namespace {
+
+using namespace mprotonet;
+
+struct EvaluateCliOptions {
+  std::string run, data, cache;
+  std::string methods = "mprotonet,gradcam,guided-gradcam,deconvolution,occlusion";
+  std::string folds;
+  int64_t batch = 4;
+  int64_t occlusion_batch = 8;
+  bool no_missing = false, no_faithfulness = false;
+  int threads = 0;
+  std::string device = "cpu";
+};
+
+cli::CommandRegistration reg(
+    "evaluate", "evaluate a training run: classification, missing modalities, AP/DSC, IDS/IAS, significance",
+    [](CLI::App& sub) -> cli::Action {
+      auto o = std::make_shared<EvaluateCliOptions>();
+      sub.add_option("--run", o->run, "run folder written by `mprotonet train`")->required();
+      sub.add_option("--data", o->data, "dataset folder the run was trained on (BraTS layout)")->required();
+      sub.add_option("--cache", o->cache, "preprocessing cache root (default $MPROTONET_CACHE or ~/.cache/mprotonet)");
+      sub.add_option("--methods", o->methods,
+                     "comma-separated attribution methods (default all: "
+                     "mprotonet,gradcam,guided-gradcam,deconvolution,occlusion; mprotonet is skipped for CNN3D)");
+      sub.add_option("--folds", o->folds, "comma-separated 0-based folds to evaluate (default all)");
+      sub.add_option("--batch", o->batch, "subjects per batch (default 4)")->check(CLI::PositiveNumber);
+      sub.add_option("--occlusion-batch", o->occlusion_batch, "occluded copies per forward (default 8)")
+          ->check(CLI::PositiveNumber);
+      sub.add_flag("--no-missing", o->no_missing, "skip the 14 missing-modality evaluations");
+      sub.add_flag("--no-faithfulness", o->no_faithfulness, "skip incremental deletion / addition");
+      sub.add_option("--threads", o->threads, "preprocessing threads (default 0 = all cores)");
+      sub.add_option("--device", o->device, "cpu or cuda[:N] (default cpu)");
+      return [o] {
+        EvaluationOptions e;
+        e.run_dir = o->run;
+        e.data_dir = o->data;
+        e.cache_dir = o->cache;
+        e.methods = attribution::parse_map_methods(o->methods);
+        std::stringstream ss(o->folds);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          if (item.empty()) continue;
+          try {
+            e.folds.push_back(std::stoi(item));
+          } catch (const std::exception&) {
+            throw Error("--folds: \"" + item + "\" is not a fold number; expected e.g. 0,2");
+          }
+        }
+        e.batch_size = o->batch;
+        e.occlusion.batch_size = o->occlusion_batch;
+        e.missing_modalities = !o->no_missing;
+        e.faithfulness = !o->no_faithfulness;
+        e.preprocess_threads = o->threads;
+        try {
+          e.device = torch::Device(o->device);
+        } catch (const std::exception&) {
+          throw Error("--device \"" + o->device + "\" is not a device; expected cpu or cuda[:N]");
+        }
+        evaluate_run(e);
+        return 0;
+      };
+    });
+
+}  // namespace

@@ -1,0 +1,39 @@
+// One dispatcher over every attribution method of SPEC 7: the MProtoNet map and GradCAM
+// (attribution.h) plus Guided GradCAM, Deconvolution (guided.h) and Occlusion (occlusion.h).
+// Every method returns [N, C, D, H, W] at the input size for one target class per sample.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/types.h>
+
+#include "mprotonet/attribution/occlusion.h"
+#include "mprotonet/nets/models.h"
+
+namespace mprotonet::attribution {
+
+enum class MapMethod { MProtoNet, GradCAM, GuidedGradCAM, Deconvolution, Occlusion };
+
+/// Command-line names, in this order: mprotonet, gradcam, guided-gradcam, deconvolution, occlusion.
+const std::vector<std::string>& map_method_names();
+std::string map_method_name(MapMethod method);
+/// Parses a name; Error listing the valid names when unknown.
+MapMethod parse_map_method(const std::string& name);
+/// Parses a comma-separated list ("mprotonet,gradcam"); Error on an unknown or repeated name.
+std::vector<MapMethod> parse_map_methods(const std::string& list);
+
+/// Whether `method` applies to `model` (the MProtoNet map needs a prototype model).
+bool method_applies(const nets::ClassifierImpl& model, MapMethod method);
+
+/// Options of compute_map that only some methods read.
+struct MapOptions {
+  /// Occlusion window, stride, baseline, batch and progress.
+  OcclusionOptions occlusion;
+};
+
+/// The method's map [N, C, D, H, W] for `target` (int64 [N]); Error when the method does not apply.
+torch::Tensor compute_map(nets::ClassifierImpl& model, MapMethod method, const torch::Tensor& input,
+                          const torch::Tensor& target, const MapOptions& options = {});
+
+}  // namespace mprotonet::attribution

@@ -1,0 +1,578 @@
+// Run evaluation and single-case explanation (SPEC 7, 8).
+#include "mprotonet/engines/evaluator.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "mprotonet/attribution/occlusion.h"
+#include "mprotonet/core/error.h"
+#include "mprotonet/core/fs.h"
+#include "mprotonet/data/brats.h"
+#include "mprotonet/data/cohort.h"
+#include "mprotonet/io/nifti.h"
+#include "mprotonet/metrics/classification.h"
+#include "mprotonet/metrics/localization.h"
+#include "mprotonet/metrics/missing_modalities.h"
+#include "mprotonet/metrics/significance.h"
+#include "mprotonet/nets/inference.h"
+#include "mprotonet/nets/model_file.h"
+#include "mprotonet/transforms/preprocess.h"
+
+namespace mprotonet {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using attribution::MapMethod;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+json number(double v) { return std::isfinite(v) ? json(v) : json(); }
+double value_of(const json& j) { return j.is_number() ? j.get<double>() : kNaN; }
+
+ProgressLog logger(const ProgressLog& log) {
+  if (log) return log;
+  return [](const std::string& line) { std::cout << line << std::endl; };
+}
+
+json summary_json(const std::vector<double>& values) {
+  auto s = summarize(values);
+  return {{"mean", number(s.mean)}, {"std", number(s.std)}, {"n", s.n}};
+}
+
+// Folds' test subject ids from run.json.
+std::vector<std::vector<std::string>> fold_test_ids(const json& run, const fs::path& run_json) {
+  check(run.contains("folds") && run["folds"].contains("test_ids") && run["folds"]["test_ids"].is_array(),
+        run_json.string() + ": no folds.test_ids array; expected a run.json written by `mprotonet train`");
+  return run["folds"]["test_ids"].get<std::vector<std::vector<std::string>>>();
+}
+
+torch::Tensor seg_batch(const PreprocessedCohort& cohort, const std::vector<int64_t>& idx) {
+  std::vector<torch::Tensor> s;
+  for (auto i : idx) s.push_back(cohort.seg(i).to(torch::kFloat));
+  return torch::stack(s);
+}
+
+std::vector<std::vector<int64_t>> batches(const std::vector<int64_t>& idx, int64_t size) {
+  std::vector<std::vector<int64_t>> out;
+  for (size_t i = 0; i < idx.size(); i += static_cast<size_t>(size))
+    out.emplace_back(idx.begin() + static_cast<std::ptrdiff_t>(i),
+                     idx.begin() + static_cast<std::ptrdiff_t>(std::min(idx.size(), i + static_cast<size_t>(size))));
+  return out;
+}
+
+// Draws a line segment (integer Bresenham) clipped to the image.
+void draw_line(RgbImage& img, int x0, int y0, int x1, int y1, Rgb c, int thickness = 1) {
+  const int dx = std::abs(x1 - x0), dy = -std::abs(y1 - y0), sx = x0 < x1 ? 1 : -1, sy = y0 < y1 ? 1 : -1;
+  int err = dx + dy;
+  while (true) {
+    for (int ox = 0; ox < thickness; ++ox)
+      for (int oy = 0; oy < thickness; ++oy) {
+        const int x = x0 + ox - thickness / 2, y = y0 + oy - thickness / 2;
+        if (x >= 0 && y >= 0 && x < img.width && y < img.height) img.set(x, y, c);
+      }
+    if (x0 == x1 && y0 == y1) break;
+    const int e2 = 2 * err;
+    if (e2 >= dy) err += dy, x0 += sx;
+    if (e2 <= dx) err += dx, y0 += sy;
+  }
+}
+
+}  // namespace
+
+Rgb method_colour(MapMethod method) {
+  switch (method) {
+    case MapMethod::MProtoNet: return {214, 39, 40};      // red
+    case MapMethod::GradCAM: return {31, 119, 180};       // blue
+    case MapMethod::GuidedGradCAM: return {44, 160, 44};  // green
+    case MapMethod::Deconvolution: return {148, 103, 189};  // purple
+    case MapMethod::Occlusion: return {255, 127, 14};     // orange
+  }
+  return {0, 0, 0};
+}
+
+RgbImage plot_curves(const std::vector<std::vector<double>>& curves, const std::vector<Rgb>& colours, int width,
+                     int height) {
+  check(curves.size() == colours.size(), "plot_curves: " + std::to_string(curves.size()) + " curves but " +
+                                             std::to_string(colours.size()) + " colours");
+  check(width >= 64 && height >= 64, "plot size " + std::to_string(width) + "x" + std::to_string(height) +
+                                         " is too small; expected at least 64x64");
+  RgbImage img(width, height, Rgb{255, 255, 255});
+  const int left = 40, right = width - 16, top = 16, bottom = height - 32;
+  auto px = [&](double t) { return left + static_cast<int>(std::lround(t * (right - left))); };
+  auto py = [&](double v) { return bottom - static_cast<int>(std::lround(std::clamp(v, 0.0, 1.0) * (bottom - top))); };
+  const Rgb grid{225, 225, 225}, axis{0, 0, 0};
+  for (int q = 1; q <= 4; ++q) {
+    draw_line(img, left, py(q / 4.0), right, py(q / 4.0), grid);
+    draw_line(img, px(q / 4.0), top, px(q / 4.0), bottom, grid);
+  }
+  draw_line(img, left, bottom, right, bottom, axis);
+  draw_line(img, left, top, left, bottom, axis);
+  for (int q = 0; q <= 4; ++q) {  // ticks
+    draw_line(img, px(q / 4.0), bottom, px(q / 4.0), bottom + 5, axis);
+    draw_line(img, left - 5, py(q / 4.0), left, py(q / 4.0), axis);
+  }
+  for (size_t c = 0; c < curves.size(); ++c) {
+    const auto& y = curves[c];
+    for (size_t i = 0; i + 1 < y.size(); ++i) {
+      if (!std::isfinite(y[i]) || !std::isfinite(y[i + 1])) continue;
+      const double t0 = static_cast<double>(i) / static_cast<double>(y.size() - 1);
+      const double t1 = static_cast<double>(i + 1) / static_cast<double>(y.size() - 1);
+      draw_line(img, px(t0), py(y[i]), px(t1), py(y[i + 1]), colours[c], 2);
+    }
+  }
+  return img;
+}
+
+// ------------------------------------------------------------------------------ evaluate_run
+json evaluate_run(const EvaluationOptions& o) {
+  const auto log = logger(o.log);
+  check(o.batch_size >= 1, "evaluation batch size = " + std::to_string(o.batch_size) + "; expected >= 1");
+  const fs::path run_json = o.run_dir / "run.json";
+  check(fs::exists(run_json), run_json.string() + " does not exist; expected the folder of a `mprotonet train` run");
+  json run;
+  try {
+    run = json::parse(read_text_file(run_json));
+  } catch (const json::exception& e) {
+    throw Error(run_json.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  const auto test_ids = fold_test_ids(run, run_json);
+  std::vector<int> folds = o.folds;
+  if (folds.empty())
+    for (int k = 0; k < static_cast<int>(test_ids.size()); ++k) folds.push_back(k);
+  for (int k : folds)
+    check(k >= 0 && k < static_cast<int>(test_ids.size()),
+          "fold " + std::to_string(k) + " is not in the run (" + std::to_string(test_ids.size()) + " folds)");
+
+  // Cohort, preprocessed as the run was.
+  CohortOptions copts;
+  copts.preprocess.spacing_mm = run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
+  copts.cache_root = o.cache_dir.empty() ? default_cache_root() : o.cache_dir;
+  copts.threads = o.preprocess_threads;
+  copts.with_seg = true;
+  DatasetOptions dopts;
+  auto dataset = with_context("while reading the dataset " + o.data_dir.string(),
+                              [&] { return discover_brats(o.data_dir, dopts); });
+  log("evaluate: preprocessing / mapping " + std::to_string(dataset.subjects.size()) + " subjects at " +
+      std::to_string(copts.preprocess.spacing_mm) + " mm");
+  auto cohort = PreprocessedCohort::build(dataset, copts);
+  std::map<std::string, int64_t> index_of;
+  for (int64_t i = 0; i < cohort.size(); ++i) index_of[cohort.id(i)] = i;
+
+  std::vector<MapMethod> methods;
+  bool methods_chosen = false;
+  std::vector<std::string> notes;
+  json fold_results = json::array();
+  // Per method, per fold values for the summary and significance.
+  std::map<std::string, std::map<std::string, std::vector<double>>> per_method;
+  std::map<std::string, std::vector<std::vector<double>>> per_method_channel_ap;
+  std::map<std::string, std::map<std::string, std::vector<std::vector<double>>>> curves;
+  std::map<std::string, std::vector<ClassificationMetrics>> per_subset;
+  std::string model_name;
+
+  for (int k : folds) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const fs::path model_path = o.run_dir / ("fold_" + std::to_string(k)) / "model.mpn";
+    auto loaded = nets::load_model_file(model_path);
+    auto& model = *loaded.model;
+    model.to(o.device);
+    model.eval();
+    model_name = model.config().model_name;
+    if (!methods_chosen)
+      for (auto m : o.methods) {
+        if (attribution::method_applies(model, m)) {
+          methods.push_back(m);
+        } else {
+          notes.push_back("method " + attribution::map_method_name(m) + " skipped: it needs a prototype model, not " +
+                          model_name);
+          log("evaluate: " + notes.back());
+        }
+      }
+    methods_chosen = true;
+    std::vector<int64_t> idx;
+    for (const auto& id : test_ids[static_cast<size_t>(k)]) {
+      auto it = index_of.find(id);
+      check(it != index_of.end(), "fold " + std::to_string(k) + " test subject " + id + " (from " + run_json.string() +
+                                      ") is not in the dataset " + o.data_dir.string());
+      idx.push_back(it->second);
+    }
+    std::vector<int64_t> with_seg;
+    for (auto i : idx)
+      if (cohort.has_seg(i)) with_seg.push_back(i);
+    const auto shape = cohort.shape();
+    std::string plan = "fold " + std::to_string(k) + ": " + model_name + ", " + std::to_string(idx.size()) +
+                       " test subjects (" + std::to_string(with_seg.size()) + " with segmentation)";
+    if (o.faithfulness)
+      plan += "; deletion/addition: " +
+              std::to_string(faithfulness_forward_count(static_cast<int64_t>(with_seg.size()), o.faithfulness_options)) +
+              " forwards per method";
+    for (auto m : methods)
+      if (m == MapMethod::Occlusion)
+        plan += "; occlusion: " +
+                std::to_string(attribution::occlusion_forward_count({4, shape[0], shape[1], shape[2]}, o.occlusion) *
+                               static_cast<int64_t>(with_seg.size())) +
+                " forwards";
+    log("evaluate: " + plan);
+
+    json fold{{"fold", k}, {"model", model_path.string()}, {"subjects", idx.size()}};
+    // Classification, full input and every kept subset.
+    ClassificationAccumulator full;
+    const auto subsets = kept_modality_subsets(4);
+    std::vector<ClassificationAccumulator> subset_acc(subsets.size());
+    {
+      torch::NoGradGuard ng;
+      for (const auto& b : batches(idx, o.batch_size)) {
+        auto x = cohort.images(b).to(o.device);
+        std::vector<int64_t> lab;
+        for (auto i : b) lab.push_back(cohort.label(i));
+        auto labels = torch::tensor(lab, torch::kLong);
+        full.update(model.forward(x).cpu(), labels);
+        if (o.missing_modalities)
+          for (size_t s = 0; s < subsets.size(); ++s)
+            subset_acc[s].update(model.forward(drop_modalities(x, subsets[s])).cpu(), labels);
+      }
+    }
+    fold["classification"] = to_json(full.aggregate());
+    per_subset["full"].push_back(full.aggregate());
+    if (o.missing_modalities) {
+      json mm = json::object();
+      for (size_t s = 0; s < subsets.size(); ++s) {
+        mm[subset_name(subsets[s])] = to_json(subset_acc[s].aggregate());
+        per_subset[subset_name(subsets[s])].push_back(subset_acc[s].aggregate());
+      }
+      fold["missing_modalities"] = mm;
+    }
+    // Attribution methods.
+    json mj = json::object();
+    for (auto m : methods) {
+      const auto name = attribution::map_method_name(m);
+      const auto tm = std::chrono::steady_clock::now();
+      LocalizationAccumulator loc;
+      FaithfulnessAccumulator faith;
+      attribution::MapOptions mo;
+      mo.occlusion = o.occlusion;
+      int64_t done = 0;
+      for (const auto& b : batches(with_seg, o.batch_size)) {
+        auto x = cohort.images(b).to(o.device);
+        std::vector<int64_t> lab;
+        for (auto i : b) lab.push_back(cohort.label(i));
+        auto labels = torch::tensor(lab, torch::kLong);
+        auto maps = attribution::compute_map(model, m, x, labels.to(o.device), mo);
+        loc.update(maps.cpu(), seg_batch(cohort, b));
+        if (o.faithfulness) {
+          auto p = perturbation_predictions(model, x, maps, o.faithfulness_options);
+          faith.update(p.deletion, p.addition, labels);
+        }
+        done += static_cast<int64_t>(b.size());
+        log("evaluate: fold " + std::to_string(k) + " " + name + ": " + std::to_string(done) + "/" +
+            std::to_string(with_seg.size()) + " subjects");
+      }
+      auto ls = loc.aggregate();
+      json entry{{"localization", to_json(ls)},
+                 {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - tm).count()}};
+      per_method[name]["ap"].push_back(with_seg.empty() ? kNaN : ls.ap);
+      per_method[name]["dsc"].push_back(with_seg.empty() ? kNaN : ls.dsc);
+      per_method_channel_ap[name].push_back(ls.ap_per_channel);
+      if (o.faithfulness) {
+        auto fr = faith.aggregate();
+        entry["faithfulness"] = to_json(fr);
+        per_method[name]["ids"].push_back(fr.ids);
+        per_method[name]["ias"].push_back(fr.ias);
+        curves[name]["deletion_bac"].push_back(fr.deletion_bac);
+        curves[name]["addition_bac"].push_back(fr.addition_bac);
+      }
+      mj[name] = entry;
+    }
+    fold["methods"] = mj;
+    fold["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    fold_results.push_back(fold);
+    log("evaluate: fold " + std::to_string(k) + " done: BAC " + std::to_string(full.aggregate().balanced_accuracy));
+  }
+
+  // Summary over folds.
+  json summary;
+  {
+    json cls = json::object();
+    for (const auto& [subset, ms] : per_subset) {
+      json s = json::object();
+      for (const auto& metric : metric_names()) {
+        std::vector<double> v;
+        for (const auto& m : ms) v.push_back(metric_value(m, metric));
+        s[metric] = summary_json(v);
+      }
+      cls[subset] = s;
+    }
+    summary["classification"] = cls;
+    json ms = json::object();
+    for (const auto& [name, values] : per_method) {
+      json s = json::object();
+      for (const auto& [metric, v] : values) s[metric] = summary_json(v);
+      json channels = json::array();
+      for (size_t c = 0; c < 4; ++c) {
+        std::vector<double> v;
+        for (const auto& f : per_method_channel_ap[name]) v.push_back(c < f.size() ? f[c] : kNaN);
+        channels.push_back(summary_json(v));
+      }
+      s["ap_per_channel"] = channels;
+      ms[name] = s;
+    }
+    summary["methods"] = ms;
+  }
+  json significance = json::object();
+  if (per_method.count("mprotonet") && per_method.count("gradcam")) {
+    for (const char* metric : {"ap", "dsc", "ids", "ias"}) {
+      const auto& a = per_method["mprotonet"][metric];
+      const auto& b = per_method["gradcam"][metric];
+      if (a.size() >= 2 && a.size() == b.size())
+        significance[std::string("mprotonet_vs_gradcam_") + metric] = paired_comparison_json(a, b);
+    }
+  } else {
+    notes.push_back("no significance test: it compares the mprotonet and gradcam maps, which need both methods");
+  }
+  json mean_curves = json::object();
+  for (const auto& [name, cs] : curves) {
+    json c = json::object();
+    for (const auto& [kind, per_fold] : cs) {
+      std::vector<double> mean(per_fold.empty() ? 0 : per_fold.front().size(), 0.0);
+      for (const auto& f : per_fold)
+        for (size_t i = 0; i < mean.size() && i < f.size(); ++i) mean[i] += f[i] / static_cast<double>(per_fold.size());
+      c[kind] = mean;
+    }
+    mean_curves[name] = c;
+  }
+  json methods_j = json::array();
+  for (auto m : methods) methods_j.push_back(attribution::map_method_name(m));
+  json out{{"format", "mprotonet-evaluation-1"},
+           {"run_dir", fs::absolute(o.run_dir).lexically_normal().string()},
+           {"model_name", model_name},
+           {"methods", methods_j},
+           {"target", "ground-truth label"},
+           {"faithfulness_steps", o.faithfulness_options.steps},
+           {"std_kind", "population (numpy default, ddof 0)"},
+           {"folds", fold_results},
+           {"summary", summary},
+           {"significance", significance},
+           {"mean_curves", mean_curves},
+           {"notes", notes}};
+  write_text_atomically(o.run_dir / "evaluation.json", out.dump(2) + "\n");
+  write_text_atomically(o.run_dir / "evaluation.md", evaluation_markdown(out));
+  if (o.faithfulness && !methods.empty()) {
+    for (const char* kind : {"deletion", "addition"}) {
+      std::vector<std::vector<double>> cs;
+      std::vector<Rgb> colours;
+      for (auto m : methods) {
+        const auto name = attribution::map_method_name(m);
+        cs.push_back(mean_curves[name][std::string(kind) + "_bac"].get<std::vector<double>>());
+        colours.push_back(method_colour(m));
+      }
+      write_png(o.run_dir / (std::string(kind) + "_curves.png"), plot_curves(cs, colours));
+    }
+  }
+  log("evaluate: wrote " + (o.run_dir / "evaluation.json").string() + " and evaluation.md");
+  return out;
+}
+
+std::string evaluation_markdown(const json& e) {
+  std::ostringstream md;
+  md << std::fixed << std::setprecision(3);
+  auto ms = [&](const json& s) {
+    std::ostringstream t;
+    t << std::fixed << std::setprecision(3);
+    if (!s.contains("mean") || s["mean"].is_null()) return std::string("n/a");
+    t << value_of(s["mean"]) << " ± " << value_of(s["std"]);
+    return t.str();
+  };
+  md << "# Evaluation of " << e.value("model_name", "") << "\n\n";
+  md << "Run: `" << e.value("run_dir", "") << "`, " << e["folds"].size()
+     << " fold(s); mean ± std over folds (population std). Attribution target: the ground-truth label.\n\n";
+  const auto& sum = e["summary"];
+  md << "## Classification\n\n| input | accuracy | BAC | sensitivity | specificity | AUC |\n|---|---|---|---|---|---|\n";
+  auto row = [&](const std::string& name, const json& s) {
+    md << "| " << name;
+    for (const char* m : {"accuracy", "bac", "sensitivity", "specificity", "auc"}) md << " | " << ms(s[m]);
+    md << " |\n";
+  };
+  if (sum["classification"].contains("full")) row("all four modalities", sum["classification"]["full"]);
+  for (const auto& s : kept_modality_subsets(4)) {
+    const auto n = subset_name(s);
+    if (sum["classification"].contains(n)) row("kept: " + n, sum["classification"][n]);
+  }
+  md << "\nMissing modalities are replaced by the voxel-wise mean of the kept ones.\n\n";
+  if (!sum["methods"].empty()) {
+    md << "## Interpretability\n\n| method | AP | DSC | IDS (lower better) | IAS (higher better) |\n|---|---|---|---|---|\n";
+    for (const auto& [name, s] : sum["methods"].items()) {
+      md << "| " << name << " | " << ms(s["ap"]) << " | " << ms(s["dsc"]) << " | "
+         << (s.contains("ids") ? ms(s["ids"]) : "n/a") << " | " << (s.contains("ias") ? ms(s["ias"]) : "n/a") << " |\n";
+    }
+    md << "\n### AP per modality\n\n| method | T1 | T1CE | T2 | FLAIR |\n|---|---|---|---|---|\n";
+    for (const auto& [name, s] : sum["methods"].items()) {
+      md << "| " << name;
+      for (const auto& c : s["ap_per_channel"]) md << " | " << ms(c);
+      md << " |\n";
+    }
+    md << "\nAP / DSC: min-max normalised map >= 0.5 against the whole tumour (labels 1, 2, 4), per modality then "
+          "averaged. IDS / IAS: normalised area under the BAC curve of incremental deletion / addition over "
+       << e.value("faithfulness_steps", 50) + 1 << " quantile steps.\n\n";
+    md << "Curves: `deletion_curves.png`, `addition_curves.png` (x: fraction of steps, y: BAC from 0 to 1; colours: ";
+    bool first = true;
+    for (const auto& n : e["methods"]) {
+      auto c = method_colour(attribution::parse_map_method(n.get<std::string>()));
+      md << (first ? "" : ", ") << n.get<std::string>() << " rgb(" << int(c.r) << "," << int(c.g) << "," << int(c.b)
+         << ")";
+      first = false;
+    }
+    md << ").\n\n";
+  }
+  if (!e["significance"].empty()) {
+    md << "## MProtoNet maps vs GradCAM (paired across folds)\n\n| metric | MProtoNet | GradCAM | Wilcoxon p | t-test p |\n"
+          "|---|---|---|---|---|\n";
+    std::string note;
+    for (const auto& [key, s] : e["significance"].items()) {
+      md << "| " << key.substr(std::string("mprotonet_vs_gradcam_").size()) << " | " << value_of(s["a_mean"]) << " | "
+         << value_of(s["b_mean"]) << " | " << value_of(s["wilcoxon"]["p_value"]) << " | "
+         << value_of(s["t_test"]["p_value"]) << " |\n";
+      note = s.value("note", "");
+    }
+    md << "\nNote: " << note << ".\n\n";
+  }
+  for (const auto& n : e["notes"]) md << "- " << n.get<std::string>() << "\n";
+  return md.str();
+}
+
+// ------------------------------------------------------------------------------ explain_case
+namespace {
+
+Volume tensor_to_volume(const torch::Tensor& t, const Affine& affine) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  check(c.dim() == 3, "map volume has shape " + c10::str(c.sizes()) + "; expected [D, H, W]");
+  Volume v = make_volume({c.size(0), c.size(1), c.size(2)}, affine);
+  std::memcpy(v.data.data(), c.data_ptr<float>(), v.data.size() * sizeof(float));
+  return v;
+}
+
+torch::Tensor volume_to_tensor(const Volume& v) {
+  return torch::from_blob(const_cast<float*>(v.data.data()), {v.shape[0], v.shape[1], v.shape[2]}, torch::kFloat)
+      .clone();
+}
+
+}  // namespace
+
+json explain_case(const ExplainOptions& o) {
+  const auto log = logger(o.log);
+  auto loaded = nets::load_model_file(o.model_file);
+  auto& model = *loaded.model;
+  model.eval();
+  const auto& cfg = model.config();
+  auto files = with_context("while reading the case " + o.case_dir.string(), [&] { return find_case_files(o.case_dir); });
+  PreprocessOptions popts;
+  popts.spacing_mm = o.spacing_mm > 0 ? o.spacing_mm : popts.fov_mm[0] / static_cast<double>(cfg.in_size[1]);
+  const auto grid = popts.output_shape();
+  check(grid[0] == cfg.in_size[1] && grid[1] == cfg.in_size[2] && grid[2] == cfg.in_size[3],
+        "preprocessing at " + std::to_string(popts.spacing_mm) + " mm gives " + std::to_string(grid[0]) + "x" +
+            std::to_string(grid[1]) + "x" + std::to_string(grid[2]) + " voxels but the model " + o.model_file.string() +
+            " expects " + std::to_string(cfg.in_size[1]) + "x" + std::to_string(cfg.in_size[2]) + "x" +
+            std::to_string(cfg.in_size[3]) + "; pass the --spacing the model was trained with");
+  log("explain: preprocessing " + files.id + " at " + std::to_string(popts.spacing_mm) + " mm");
+  auto pc = preprocess_case(files, popts);
+  std::vector<torch::Tensor> chans;
+  for (const auto& v : pc.images) chans.push_back(volume_to_tensor(v));
+  auto x = torch::stack(chans).unsqueeze(0);
+  fs::create_directories(o.out_dir);
+
+  auto pred = nets::predict(model, x);
+  json pj = nets::prediction_to_json(pred);
+  const int64_t predicted = pred.predicted[0].item<int64_t>();
+  pj["case"] = files.id;
+  pj["predicted_grade"] = predicted == 1 ? "HGG" : "LGG";
+  write_text_atomically(o.out_dir / "prediction.json", pj.dump(2) + "\n");
+  log("explain: predicted " + pj["predicted_grade"].get<std::string>() + " (p(HGG) = " +
+      std::to_string(pred.probabilities[0][1].item<double>()) + ")");
+
+  const Volume t1 = read_nifti(files.images[0]);
+  const Affine& grid_affine = pc.images[0].affine;
+  json index{{"case", files.id}, {"prediction", "prediction.json"}, {"maps", json::object()}};
+  auto target = torch::tensor({predicted}, torch::kLong);
+  for (auto m : o.methods) {
+    const auto name = attribution::map_method_name(m);
+    if (!attribution::method_applies(model, m)) {
+      log("explain: " + name + " skipped (needs a prototype model)");
+      continue;
+    }
+    attribution::MapOptions mo;
+    mo.occlusion = o.occlusion;
+    if (m == MapMethod::Occlusion)
+      log("explain: occlusion needs " +
+          std::to_string(attribution::occlusion_forward_count({4, grid[0], grid[1], grid[2]}, o.occlusion)) + " forwards");
+    auto map = attribution::compute_map(model, m, x, target, mo)[0];  // [4, D, H, W]
+    auto mean = map.mean(0);
+    Volume mv = tensor_to_volume(mean, grid_affine);
+    write_nifti(o.out_dir / (name + "_preprocessed.nii.gz"), mv, DataType::kFloat32);
+    Volume back = resample(mv, t1.shape, t1.affine, Interpolation::kLinear);
+    write_nifti(o.out_dir / (name + ".nii.gz"), back, DataType::kFloat32);
+    json entry{{"t1_grid", name + ".nii.gz"}, {"preprocessed_grid", name + "_preprocessed.nii.gz"}};
+    const bool per_channel = (map - map[0].unsqueeze(0)).abs().max().item<double>() > 0;
+    if (per_channel)
+      for (int c = 0; c < 4; ++c) {
+        const auto f = name + "_" + modality_names()[static_cast<size_t>(c)] + "_preprocessed.nii.gz";
+        write_nifti(o.out_dir / f, tensor_to_volume(map[c], grid_affine), DataType::kFloat32);
+        entry["per_modality"].push_back(f);
+      }
+    // Panels through the peak of |map| (signed maps: magnitude shown).
+    auto shown = mean.abs();
+    const int64_t peak = shown.flatten().argmax().item<int64_t>();
+    const std::array<int64_t, 3> pv{peak / (grid[1] * grid[2]), (peak / grid[2]) % grid[1], peak % grid[2]};
+    Volume heat = tensor_to_volume(shown, grid_affine);
+    std::vector<RgbImage> panels;
+    for (auto plane : {Plane::kAxial, Plane::kCoronal, Plane::kSagittal}) {
+      const int axis = SliceView::normal_axis(pc.images[0], plane);
+      SliceView view(pc.images[0], plane, pv[static_cast<size_t>(axis)], 2);
+      for (const auto& img : pc.images) {
+        auto panel = render_slice(img, view);
+        overlay_heatmap(panel, heat, view);
+        panels.push_back(panel);
+      }
+    }
+    write_png(o.out_dir / (name + "_panels.png"), tile_images(panels, 4));
+    entry["panels"] = name + "_panels.png";
+    entry["peak_voxel"] = pv;
+    index["maps"][name] = entry;
+    log("explain: wrote " + name + " maps and panels");
+  }
+
+  if (auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model)) {
+    torch::NoGradGuard ng;
+    auto out = proto->forward_all(x);
+    auto sim = proto->distance_to_similarity(out.min_distances)[0];  // [P]
+    auto w = proto->last_layer->weight.detach();                    // [classes, P]
+    const int64_t k = std::min<int64_t>(o.top_prototypes, sim.size(0));
+    auto top = std::get<1>(sim.topk(k));
+    json record = json::parse(loaded.push_record.empty() ? "null" : loaded.push_record, nullptr, false);
+    json list = json::array();
+    for (int64_t i = 0; i < k; ++i) {
+      const int64_t p = top[i].item<int64_t>();
+      json e{{"prototype", p},
+             {"similarity", sim[p].item<double>()},
+             {"class", proto->prototype_class_identity[p].argmax().item<int64_t>()},
+             {"contribution_to_predicted", sim[p].item<double>() * w[predicted][p].item<double>()}};
+      if (record.is_object() && record.contains("prototypes") && record["prototypes"].is_array())
+        for (const auto& r : record["prototypes"])
+          if (r.is_object() && r.value("prototype", int64_t{-1}) == p) e["source"] = r;
+      list.push_back(e);
+    }
+    json pj2{{"predicted_class", predicted}, {"top", list}, {"pushed", record.is_object()}};
+    write_text_atomically(o.out_dir / "prototypes.json", pj2.dump(2) + "\n");
+    index["prototypes"] = "prototypes.json";
+  }
+  write_text_atomically(o.out_dir / "explanation.json", index.dump(2) + "\n");
+  return index;
+}
+
+}  // namespace mprotonet

@@ -1,0 +1,104 @@
+// Evaluation of a cross-validation run and explanation of one case (SPEC 7 and 8).
+//
+// evaluate_run(): per fold, the fold's model (RUN_DIR/fold_K/model.mpn) on its held-out subjects
+// (run.json "folds.test_ids"): classification on the full input and on each of the 14
+// kept-modality subsets; for every attribution method (target = ground-truth label) AP / DSC
+// against the whole tumour and the incremental deletion / addition curves with IDS / IAS; then
+// mean ± std over folds, a paired comparison of the MProtoNet map with GradCAM across folds
+// (Wilcoxon and t-test, with a note on their low power for 5 folds), RUN_DIR/evaluation.json,
+// RUN_DIR/evaluation.md and the mean deletion / addition curves as PNG plots.
+//
+// explain_case(): one case folder -> prediction.json, each method's map (target = predicted
+// class) as NIfTI on the preprocessed grid and resampled onto the case's own T1 grid, PNG panels
+// through the map's peak, and for prototype models the top prototypes with their push record.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+#include <torch/types.h>
+
+#include "mprotonet/attribution/methods.h"
+#include "mprotonet/metrics/faithfulness.h"
+#include "mprotonet/report/png.h"
+
+namespace mprotonet {
+
+/// Receives one progress line (without newline).
+using ProgressLog = std::function<void(const std::string&)>;
+
+struct EvaluationOptions {
+  /// Run folder written by `mprotonet train` (run.json, fold_K/model.mpn). Required.
+  std::filesystem::path run_dir;
+  /// Dataset folder (BraTS layout) the run was trained on. Required.
+  std::filesystem::path data_dir;
+  /// Preprocessing cache root; empty = default_cache_root(). Default empty.
+  std::filesystem::path cache_dir;
+  /// Methods to evaluate; those that do not apply to the model (the MProtoNet map on CNN3D) are
+  /// skipped with a note. Default: all five.
+  std::vector<attribution::MapMethod> methods{attribution::MapMethod::MProtoNet, attribution::MapMethod::GradCAM,
+                                              attribution::MapMethod::GuidedGradCAM,
+                                              attribution::MapMethod::Deconvolution,
+                                              attribution::MapMethod::Occlusion};
+  /// Subjects per forward / attribution batch. Default 4.
+  int64_t batch_size = 4;
+  /// Evaluate the 14 kept-modality subsets. Default true.
+  bool missing_modalities = true;
+  /// Run incremental deletion / addition (2 x 51 forwards per subject and method). Default true.
+  bool faithfulness = true;
+  /// Deletion / addition settings.
+  FaithfulnessOptions faithfulness_options;
+  /// Occlusion settings (window 11, stride 5, baseline 0).
+  attribution::OcclusionOptions occlusion;
+  /// Only these folds (0-based); empty = every fold of the run. Default empty.
+  std::vector<int> folds;
+  /// Preprocessing threads (0 = all cores). Default 0.
+  int preprocess_threads = 0;
+  /// Device for the models. Default CPU.
+  torch::Device device = torch::kCPU;
+  /// Progress lines; default prints to stdout.
+  ProgressLog log;
+};
+
+/// Runs the evaluation and writes evaluation.json, evaluation.md, deletion_curves.png and
+/// addition_curves.png into the run folder. Returns the evaluation.json content.
+nlohmann::json evaluate_run(const EvaluationOptions& options);
+
+/// Markdown report of an evaluation.json (tables of mean ± std over folds).
+std::string evaluation_markdown(const nlohmann::json& evaluation);
+
+/// A plain line plot: white background, axes, grid at quarters; x spans the points, y [0, 1].
+RgbImage plot_curves(const std::vector<std::vector<double>>& curves, const std::vector<Rgb>& colours,
+                     int width = 480, int height = 320);
+
+/// Colour of a method in the plots (listed in evaluation.md).
+Rgb method_colour(attribution::MapMethod method);
+
+struct ExplainOptions {
+  /// Model file (nets/model_file.h). Required.
+  std::filesystem::path model_file;
+  /// Case folder with <id>_{t1,t1ce,t2,flair}.nii.gz (a seg is not needed). Required.
+  std::filesystem::path case_dir;
+  /// Output folder (created). Required.
+  std::filesystem::path out_dir;
+  /// Methods; those not applicable to the model are skipped. Default: mprotonet, gradcam.
+  std::vector<attribution::MapMethod> methods{attribution::MapMethod::MProtoNet, attribution::MapMethod::GradCAM};
+  /// Preprocessing voxel size in mm; 0 = derived from the model's in_size (192 mm / D). Default 0.
+  double spacing_mm = 0.0;
+  /// Prototypes listed for prototype models. Default 5.
+  int64_t top_prototypes = 5;
+  /// Occlusion settings.
+  attribution::OcclusionOptions occlusion;
+  /// Progress lines; default prints to stdout.
+  ProgressLog log;
+};
+
+/// Writes prediction.json, <method>.nii.gz (T1 grid), <method>_preprocessed.nii.gz,
+/// <method>_panels.png, prototypes.json (prototype models) and explanation.json (an index of
+/// the files) into out_dir. Returns explanation.json's content.
+nlohmann::json explain_case(const ExplainOptions& options);
+
+}  // namespace mprotonet

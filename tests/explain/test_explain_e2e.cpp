@@ -1,0 +1,216 @@
+// End-to-end tests of `mprotonet explain`, `localization` and `evaluate` on a tiny synthetic
+// cohort (6 cases, preprocessed at 12 mm to 16 x 16 x 12) and tiny models made in the test; the
+// run folder imitates `mprotonet train`'s layout (run.json with folds.test_ids, fold_K/model.mpn).
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "common/test_util.h"
+#include "mprotonet/core/fs.h"
+#include "mprotonet/data/synthetic.h"
+#include "mprotonet/engines/evaluator.h"
+#include "mprotonet/io/nifti.h"
+#include "mprotonet/io/state_dict.h"
+#include "mprotonet/nets/model_config.h"
+#include "mprotonet/nets/model_file.h"
+
+using namespace mprotonet;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// One cohort for every test of this binary's process.
+const fs::path& cohort_dir() {
+  static test::TempDir dir;
+  static bool made = false;
+  if (!made) {
+    SyntheticOptions o;
+    o.cases = 6;
+    o.shape = {48, 48, 31};
+    o.spacing = 5.0;
+    o.hgg_fraction = 0.5;
+    o.threads = 2;
+    write_synthetic_cohort(dir / "cohort", o);
+    made = true;
+  }
+  static fs::path p = dir / "cohort";
+  return p;
+}
+
+nets::ModelConfig tiny_config(const std::string& name) {
+  nets::ModelConfig c;
+  c.model_name = name;
+  c.in_size = {4, 16, 16, 12};
+  c.features = "resnet18_ri";
+  c.n_layers = 5;
+  c.prototype_shape = {4, 8, 1, 1, 1};
+  c.f_dist = "cos";
+  c.topk_p = 10;
+  return c;
+}
+
+std::vector<std::string> subject_ids() {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) ids.push_back(synthetic_subject_id(i));
+  return ids;
+}
+
+json read_json(const fs::path& p) { return json::parse(read_text_file(p)); }
+
+TEST(Localization, CliPtAndNifti) {
+  test::TempDir tmp;
+  // Sample 0: ch0 [0, 1, 2, 4], ch1 [4, 0, 0, 3]; seg [0, 1, 4, 3]: AP (1/2, 0), DSC (1/2, 0).
+  auto maps = torch::tensor({0., 1., 2., 4., 4., 0., 0., 3.}, torch::kFloat).reshape({1, 2, 1, 1, 4});
+  auto seg = torch::tensor({0., 1., 4., 3.}, torch::kFloat).reshape({1, 1, 1, 1, 4});
+  write_tensor_file(tmp / "maps.pt", maps);
+  write_tensor_file(tmp / "seg.pt", seg);
+  auto r = test::run_command(test::shell_quote(test::cli_path().string()) + " localization --maps " +
+                             (tmp / "maps.pt").string() + " --seg " + (tmp / "seg.pt").string() + " --json " +
+                             (tmp / "out.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = read_json(tmp / "out.json");
+  EXPECT_DOUBLE_EQ(j["samples"][0]["ap"][0].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["samples"][0]["ap"][1].get<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(j["samples"][0]["dsc"][0].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(j["ap"].get<double>(), 0.25);
+  // NIfTI: one channel [0, 1, 2, 4] -> AP 1/2.
+  Volume mv = make_volume({1, 1, 4}, identity_affine());
+  mv.data = {0, 1, 2, 4};
+  Volume sv = make_volume({1, 1, 4}, identity_affine());
+  sv.data = {0, 1, 4, 3};
+  write_nifti(tmp / "m.nii.gz", mv, DataType::kFloat32);
+  write_nifti(tmp / "s.nii.gz", sv, DataType::kFloat32);
+  r = test::run_command(test::shell_quote(test::cli_path().string()) + " localization --maps " +
+                        (tmp / "m.nii.gz").string() + " --seg " + (tmp / "s.nii.gz").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"ap\": 0.5"), std::string::npos) << r.output;
+  // Mismatched shapes: an error naming the problem, exit 1.
+  write_tensor_file(tmp / "seg_bad.pt", torch::zeros({1, 1, 1, 1, 5}));
+  r = test::run_command(test::shell_quote(test::cli_path().string()) + " localization --maps " +
+                        (tmp / "maps.pt").string() + " --seg " + (tmp / "seg_bad.pt").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("segmentation has shape"), std::string::npos) << r.output;
+}
+
+TEST(Explain, PrototypeModelWritesEverything) {
+  test::TempDir tmp;
+  auto model = nets::build_model(tiny_config("MProtoNet3D_pm5"), 3);
+  json record{{"epoch", 10},
+              {"prototypes", json::array({{{"prototype", 0}, {"subject_id", "BraTS20_Training_001"}},
+                                          {{"prototype", 1}, {"subject_id", "BraTS20_Training_002"}},
+                                          {{"prototype", 2}, {"subject_id", "BraTS20_Training_003"}},
+                                          {{"prototype", 3}, {"subject_id", "BraTS20_Training_004"}}})}};
+  nets::save_model_file(tmp / "model.mpn", *model, record.dump());
+  const auto case_dir = cohort_dir() / subject_ids()[0];
+  auto r = test::run_command(test::shell_quote(test::cli_path().string()) + " explain --model " +
+                             (tmp / "model.mpn").string() + " --case " + case_dir.string() + " --out " +
+                             (tmp / "out").string() + " --methods mprotonet,gradcam,deconvolution,occlusion --top 3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("occlusion needs 33 forwards"), std::string::npos) << r.output;  // 1 + 4 x 2 x 2 x 2
+  auto pred = read_json(tmp / "out" / "prediction.json");
+  EXPECT_NEAR(pred["probabilities"][0][0].get<double>() + pred["probabilities"][0][1].get<double>(), 1.0, 1e-6);
+  const auto t1 = read_nifti(case_dir / (subject_ids()[0] + "_t1.nii.gz"));
+  for (const std::string m : {"mprotonet", "gradcam", "deconvolution", "occlusion"}) {
+    auto back = read_nifti(tmp / "out" / (m + ".nii.gz"));
+    EXPECT_EQ(back.shape, t1.shape) << m;
+    auto pre = read_nifti(tmp / "out" / (m + "_preprocessed.nii.gz"));
+    EXPECT_EQ(pre.shape, (std::array<int64_t, 3>{16, 16, 12})) << m;
+    EXPECT_TRUE(fs::exists(tmp / "out" / (m + "_panels.png"))) << m;
+  }
+  EXPECT_TRUE(fs::exists(tmp / "out" / "deconvolution_flair_preprocessed.nii.gz"));
+  auto protos = read_json(tmp / "out" / "prototypes.json");
+  ASSERT_EQ(protos["top"].size(), 3u);
+  EXPECT_GE(protos["top"][0]["similarity"].get<double>(), protos["top"][1]["similarity"].get<double>());
+  EXPECT_TRUE(protos["top"][0].contains("source"));
+  // A wrong --spacing is refused with the shapes named.
+  r = test::run_command(test::shell_quote(test::cli_path().string()) + " explain --model " +
+                        (tmp / "model.mpn").string() + " --case " + case_dir.string() + " --out " +
+                        (tmp / "out2").string() + " --spacing 6");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("expects 16x16x12"), std::string::npos) << r.output;
+}
+
+TEST(Evaluate, TinyRunEndToEnd) {
+  test::TempDir tmp;
+  const auto run = tmp / "run";
+  const auto ids = subject_ids();
+  json test_ids = json::array({json::array({ids[0], ids[1], ids[2]}), json::array({ids[3], ids[4], ids[5]})});
+  for (int k = 0; k < 2; ++k) {
+    fs::create_directories(run / ("fold_" + std::to_string(k)));
+    auto model = nets::build_model(tiny_config("MProtoNet3D_pm5"), 10 + static_cast<uint64_t>(k));
+    nets::save_model_file(run / ("fold_" + std::to_string(k)) / "model.mpn", *model);
+  }
+  write_text_atomically(run / "run.json",
+                        json{{"model_name", "MProtoNet3D_pm5"},
+                             {"preprocess", {{"spacing_mm", 12.0}}},
+                             {"folds", {{"n", 2}, {"test_ids", test_ids}}}}
+                            .dump());
+  auto r = test::run_command(test::shell_quote(test::cli_path().string()) + " evaluate --run " + run.string() +
+                             " --data " + cohort_dir().string() + " --cache " + (tmp / "cache").string() +
+                             " --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("deletion/addition: 306 forwards per method"), std::string::npos) << r.output;
+  auto e = read_json(run / "evaluation.json");
+  ASSERT_EQ(e["folds"].size(), 2u);
+  for (const auto& f : e["folds"]) {
+    EXPECT_EQ(f["missing_modalities"].size(), 14u);
+    for (const std::string m : {"mprotonet", "gradcam", "guided-gradcam", "deconvolution", "occlusion"}) {
+      ASSERT_TRUE(f["methods"].contains(m)) << m;
+      const auto& loc = f["methods"][m]["localization"];
+      EXPECT_GE(loc["ap"].get<double>(), 0.0);
+      EXPECT_LE(loc["ap"].get<double>(), 1.0);
+      EXPECT_EQ(loc["ap_per_channel"].size(), 4u);
+      EXPECT_EQ(f["methods"][m]["faithfulness"]["curves"]["deletion_bac"].size(), 51u);
+    }
+  }
+  EXPECT_TRUE(e["significance"].contains("mprotonet_vs_gradcam_ap"));
+  EXPECT_NE(e["significance"]["mprotonet_vs_gradcam_ap"]["note"].get<std::string>().find("little power"),
+            std::string::npos);
+  const auto md = read_text_file(run / "evaluation.md");
+  EXPECT_NE(md.find("| mprotonet |"), std::string::npos) << md;
+  EXPECT_NE(md.find("kept: t1+t1ce"), std::string::npos);
+  EXPECT_TRUE(fs::exists(run / "deletion_curves.png"));
+  EXPECT_TRUE(fs::exists(run / "addition_curves.png"));
+  // A run folder without run.json is an error naming it.
+  r = test::run_command(test::shell_quote(test::cli_path().string()) + " evaluate --run " + tmp.path().string() +
+                        " --data " + cohort_dir().string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("run.json does not exist"), std::string::npos) << r.output;
+}
+
+TEST(Evaluate, AfterRealTraining) {
+  // `mprotonet train` (CNN3D, 2 folds, 1 epoch) then `evaluate`: the MProtoNet map is skipped with
+  // a note, the other methods are scored.
+  test::TempDir tmp;
+  const auto cli = test::shell_quote(test::cli_path().string());
+  auto r = test::run_command(cli + " train --data " + cohort_dir().string() + " --out " + (tmp / "run").string() +
+                             " --cache " + (tmp / "cache").string() +
+                             " --model-name CNN3D --features resnet18_ri --n-layers 5 --batch-size 2 --epochs 1"
+                             " --folds 2 --spacing 12 --threads 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = test::run_command(cli + " evaluate --run " + (tmp / "run").string() + " --data " + cohort_dir().string() +
+                        " --cache " + (tmp / "cache").string() + " --methods mprotonet,gradcam,occlusion --no-missing");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto e = read_json(tmp / "run" / "evaluation.json");
+  ASSERT_EQ(e["folds"].size(), 2u);
+  EXPECT_EQ(e["methods"], json::array({"gradcam", "occlusion"}));
+  EXPECT_NE(e["notes"].dump().find("mprotonet skipped"), std::string::npos) << e["notes"].dump();
+  EXPECT_FALSE(e["folds"][0].contains("missing_modalities"));
+  // Every held-out subject of the run is evaluated once.
+  EXPECT_EQ(e["folds"][0]["subjects"].get<int>() + e["folds"][1]["subjects"].get<int>(), 6);
+}
+
+TEST(Evaluate, PlotDrawsCurves) {
+  auto img = plot_curves({{1.0, 0.5, 0.0}}, {Rgb{255, 0, 0}}, 100, 80);
+  int red = 0;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) red += img.get(x, y) == Rgb{255, 0, 0};
+  EXPECT_GT(red, 40);
+  // The curve starts top-left (y = 1 at x = 0): the pixel at the plot's top-left corner is red.
+  EXPECT_EQ(img.get(40, 16), (Rgb{255, 0, 0}));
+}
+
+}  // namespace
