@@ -12,18 +12,6 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-// Evaluation mode for the duration of one attribution, restoring the caller's mode.
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(torch::nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalModeGuard() { module_.train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  torch::nn::Module& module_;
-  bool was_training_;
-};
 
 void check_target(const torch::Tensor& input, const torch::Tensor& target, int64_t classes) {
   check(input.dim() == 5, "attribution input has shape " + c10::str(input.sizes()) + "; expected [N, C, D, H, W]");

@@ -15,6 +15,19 @@
 
 namespace mprotonet::attribution {
 
+/// Evaluation mode for the duration of one attribution, restoring the caller's mode on exit.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(torch::nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
+  ~EvalModeGuard() { module_.train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  torch::nn::Module& module_;
+  bool was_training_;
+};
+
 enum class Method { MProtoNet, GradCAM };
 
 /// Command-line names of the methods ("mprotonet", "gradcam").

@@ -106,17 +106,6 @@ torch::Tensor proto_forward(nets::MProtoNet3DImpl& m, const torch::Tensor& input
   return m.last_layer(m.distance_to_similarity(min_distances));
 }
 
-class EvalModeGuard {
- public:
-  explicit EvalModeGuard(torch::nn::Module& m) : module_(m), was_training_(m.is_training()) { m.eval(); }
-  ~EvalModeGuard() { module_.train(was_training_); }
-  EvalModeGuard(const EvalModeGuard&) = delete;
-  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
-
- private:
-  torch::nn::Module& module_;
-  bool was_training_;
-};
 
 }  // namespace
 
