@@ -10,7 +10,7 @@ PACKAGES=(
   zlib1g-dev libpng-dev   # gzip streams, PNG figures
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-torch python3-nibabel python3-numpy   # test oracles and baselines
+  python3 python3-torch python3-nibabel python3-numpy python3-scipy python3-sklearn   # test oracles and baselines
 )
 
 missing=()
