@@ -22,7 +22,8 @@ struct EvaluateCliOptions {
   int64_t occlusion_batch = 8;
   bool no_missing = false, no_faithfulness = false;
   int threads = 0;
-  std::string device = "cpu";
+  int64_t faithfulness_subjects = 0;
+  std::string device = "cpu", precision = "fp32";
 };
 
 cli::CommandRegistration reg(
@@ -41,6 +42,10 @@ cli::CommandRegistration reg(
           ->check(CLI::PositiveNumber);
       sub.add_flag("--no-missing", o->no_missing, "skip the 14 missing-modality evaluations");
       sub.add_flag("--no-faithfulness", o->no_faithfulness, "skip incremental deletion / addition");
+      sub.add_option("--faithfulness-subjects", o->faithfulness_subjects,
+                     "deletion / addition on at most N test subjects per fold, both classes (default 0 = all)")
+          ->check(CLI::NonNegativeNumber);
+      sub.add_option("--precision", o->precision, "fp32 or bf16 autocast for the forwards (default fp32)");
       sub.add_option("--threads", o->threads, "preprocessing threads (default 0 = all cores)");
       sub.add_option("--device", o->device, "cpu or cuda[:N] (default cpu)");
       return [o] {
@@ -63,6 +68,8 @@ cli::CommandRegistration reg(
         e.occlusion.batch_size = o->occlusion_batch;
         e.missing_modalities = !o->no_missing;
         e.faithfulness = !o->no_faithfulness;
+        e.faithfulness_subjects = o->faithfulness_subjects;
+        e.precision = parse_precision(o->precision);
         e.preprocess_threads = o->threads;
         try {
           e.device = torch::Device(o->device);

@@ -111,9 +111,12 @@ CommandRegistration reg(
                                   "testing aid: stop (as if killed) after N checkpointed steps");
       stop->group("");  // hidden
       sub.add_option("--config", c->config_file, "JSON file with options (command-line options win)")->check(CLI::ExistingFile);
+      auto* recal = sub.add_flag("--recalibrate-bn",
+                                 "re-estimate BatchNorm statistics over the training subjects before each push and at "
+                                 "the end (not in the reference; helps short runs)");
       sub.add_flag("--resume", cv.resume, "continue unfinished folds from their checkpoints, skip finished ones");
       auto* quiet = sub.add_flag("--quiet", "no per-epoch lines");
-      return [c, cli, given, stop, quiet] {
+      return [c, cli, given, stop, quiet, recal] {
         TrainCommand& r = *c;
         if (!r.config_file.empty()) apply_config_file(r, r.config_file);
         r.cv.data_dir = cli->cv.data_dir;
@@ -143,6 +146,7 @@ CommandRegistration reg(
         }
         if (stop->count()) r.cv.train.stop_after_steps = cli->cv.train.stop_after_steps;
         if (quiet->count()) r.cv.train.verbose = false;
+        if (recal->count()) r.cv.train.recalibrate_bn = true;
         r.cv.train.augment = AugmentOptions::from_sequence(r.augment);
         if (r.prototypes > 0) {
           auto shape = r.cv.model_overrides.contains("prototype_shape")

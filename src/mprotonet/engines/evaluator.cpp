@@ -1,6 +1,7 @@
 // Run evaluation and single-case explanation (SPEC 7, 8).
 #include "mprotonet/engines/evaluator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -132,6 +133,20 @@ RgbImage plot_curves(const std::vector<std::vector<double>>& curves, const std::
   return img;
 }
 
+// At most n subjects of `ids` (0 = all): alternately one of each class, in cohort order, so the
+// deletion / addition BAC of a small subset still sees both classes.
+std::vector<int64_t> faithfulness_subset(const PreprocessedCohort& cohort, const std::vector<int64_t>& ids, int64_t n) {
+  if (n <= 0 || static_cast<int64_t>(ids.size()) <= n) return ids;
+  std::vector<int64_t> by_class[2];
+  for (auto i : ids) by_class[cohort.label(i) == kLabelHGG ? 1 : 0].push_back(i);
+  std::vector<int64_t> chosen;
+  for (size_t r = 0; static_cast<int64_t>(chosen.size()) < n; ++r)
+    for (auto& c : by_class)
+      if (r < c.size() && static_cast<int64_t>(chosen.size()) < n) chosen.push_back(c[r]);
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
 // ------------------------------------------------------------------------------ evaluate_run
 json evaluate_run(const EvaluationOptions& o) {
   const auto log = logger(o.log);
@@ -207,13 +222,14 @@ json evaluate_run(const EvaluationOptions& o) {
     std::vector<int64_t> with_seg;
     for (auto i : idx)
       if (cohort.has_seg(i)) with_seg.push_back(i);
+    const auto faith_set = faithfulness_subset(cohort, with_seg, o.faithfulness_subjects);
     const auto shape = cohort.shape();
     std::string plan = "fold " + std::to_string(k) + ": " + model_name + ", " + std::to_string(idx.size()) +
                        " test subjects (" + std::to_string(with_seg.size()) + " with segmentation)";
     if (o.faithfulness)
       plan += "; deletion/addition: " +
-              std::to_string(faithfulness_forward_count(static_cast<int64_t>(with_seg.size()), o.faithfulness_options)) +
-              " forwards per method";
+              std::to_string(faithfulness_forward_count(static_cast<int64_t>(faith_set.size()), o.faithfulness_options)) +
+              " forwards per method (" + std::to_string(faith_set.size()) + " subjects)";
     for (auto m : methods)
       if (m == MapMethod::Occlusion)
         plan += "; occlusion: " +
@@ -227,6 +243,7 @@ json evaluate_run(const EvaluationOptions& o) {
     ClassificationAccumulator full;
     const auto subsets = kept_modality_subsets(4);
     std::vector<ClassificationAccumulator> subset_acc(subsets.size());
+    const AutocastGuard autocast(o.precision, o.device);
     {
       torch::NoGradGuard ng;
       for (const auto& b : batches(idx, o.batch_size)) {
@@ -234,10 +251,10 @@ json evaluate_run(const EvaluationOptions& o) {
         std::vector<int64_t> lab;
         for (auto i : b) lab.push_back(cohort.label(i));
         auto labels = torch::tensor(lab, torch::kLong);
-        full.update(model.forward(x).cpu(), labels);
+        full.update(model.forward(x).cpu().to(torch::kFloat32), labels);
         if (o.missing_modalities)
           for (size_t s = 0; s < subsets.size(); ++s)
-            subset_acc[s].update(model.forward(drop_modalities(x, subsets[s])).cpu(), labels);
+            subset_acc[s].update(model.forward(drop_modalities(x, subsets[s])).cpu().to(torch::kFloat32), labels);
       }
     }
     fold["classification"] = to_json(full.aggregate());
@@ -265,11 +282,20 @@ json evaluate_run(const EvaluationOptions& o) {
         std::vector<int64_t> lab;
         for (auto i : b) lab.push_back(cohort.label(i));
         auto labels = torch::tensor(lab, torch::kLong);
-        auto maps = attribution::compute_map(model, m, x, labels.to(o.device), mo);
+        auto maps = attribution::compute_map(model, m, x, labels.to(o.device), mo).to(torch::kFloat32);
         loc.update(maps.cpu(), seg_batch(cohort, b));
         if (o.faithfulness) {
-          auto p = perturbation_predictions(model, x, maps, o.faithfulness_options);
-          faith.update(p.deletion, p.addition, labels);
+          // Only the batch members in the faithfulness subset.
+          std::vector<int64_t> rows;
+          for (size_t r = 0; r < b.size(); ++r)
+            if (std::find(faith_set.begin(), faith_set.end(), b[r]) != faith_set.end())
+              rows.push_back(static_cast<int64_t>(r));
+          if (!rows.empty()) {
+            const auto sel = torch::tensor(rows, torch::kLong);
+            auto p = perturbation_predictions(model, x.index_select(0, sel.to(x.device())),
+                                              maps.index_select(0, sel.to(maps.device())), o.faithfulness_options);
+            faith.update(p.deletion, p.addition, labels.index_select(0, sel));
+          }
         }
         done += static_cast<int64_t>(b.size());
         log("evaluate: fold " + std::to_string(k) + " " + name + ": " + std::to_string(done) + "/" +
@@ -356,6 +382,8 @@ json evaluate_run(const EvaluationOptions& o) {
            {"methods", methods_j},
            {"target", "ground-truth label"},
            {"faithfulness_steps", o.faithfulness_options.steps},
+           {"faithfulness_subjects_per_fold", o.faithfulness_subjects},
+           {"precision", precision_name(o.precision)},
            {"std_kind", "population (numpy default, ddof 0)"},
            {"folds", fold_results},
            {"summary", summary},
@@ -420,7 +448,10 @@ std::string evaluation_markdown(const json& e) {
     }
     md << "\nAP / DSC: min-max normalised map >= 0.5 against the whole tumour (labels 1, 2, 4), per modality then "
           "averaged. IDS / IAS: normalised area under the BAC curve of incremental deletion / addition over "
-       << e.value("faithfulness_steps", 50) + 1 << " quantile steps.\n\n";
+       << e.value("faithfulness_steps", 50) + 1 << " quantile steps";
+    if (e.value("faithfulness_subjects_per_fold", 0) > 0)
+      md << ", on at most " << e.value("faithfulness_subjects_per_fold", 0) << " test subjects per fold (both classes)";
+    md << ".\n\n";
     md << "Curves: `deletion_curves.png`, `addition_curves.png` (x: fraction of steps, y: BAC from 0 to 1; colours: ";
     bool first = true;
     for (const auto& n : e["methods"]) {

@@ -22,6 +22,7 @@
 #include <torch/types.h>
 
 #include "mprotonet/attribution/methods.h"
+#include "mprotonet/engines/precision.h"
 #include "mprotonet/metrics/faithfulness.h"
 #include "mprotonet/report/png.h"
 
@@ -51,6 +52,13 @@ struct EvaluationOptions {
   bool faithfulness = true;
   /// Deletion / addition settings.
   FaithfulnessOptions faithfulness_options;
+  /// Deletion / addition on at most this many test subjects per fold (half from each class
+  /// where possible, in cohort order), to bound their cost (2 x 51 forwards per subject and
+  /// method); 0 = every test subject. AP / DSC always use every subject. Default 0.
+  int64_t faithfulness_subjects = 0;
+  /// Forward precision: kBf16 runs the forwards and maps under bf16 autocast (engines/precision.h).
+  /// Default fp32.
+  Precision precision = Precision::kFp32;
   /// Occlusion settings (window 11, stride 5, baseline 0).
   attribution::OcclusionOptions occlusion;
   /// Only these folds (0-based); empty = every fold of the run. Default empty.

@@ -43,7 +43,8 @@ nlohmann::json to_json(const TrainOptions& o) {
                    {"loader_workers", o.loader_workers},
                    {"threads", o.threads},
                    {"eval_batch_size", o.eval_batch_size},
-                   {"eval_interval", o.eval_interval}};
+                   {"eval_interval", o.eval_interval},
+                   {"recalibrate_bn", o.recalibrate_bn}};
   nlohmann::json aug;
   to_json(aug, o.augment);
   j["augment"] = aug;
@@ -80,6 +81,7 @@ void update_from_json(TrainOptions& o, const nlohmann::json& j, const std::strin
         else if (k == "threads") o.threads = v.get<int>();
         else if (k == "eval_batch_size") o.eval_batch_size = v.get<int64_t>();
         else if (k == "eval_interval") o.eval_interval = v.get<int64_t>();
+        else if (k == "recalibrate_bn") o.recalibrate_bn = v.get<bool>();
         else if (k == "augment") {
           if (v.is_string()) o.augment = AugmentOptions::from_sequence(v.get<std::string>());
           else from_json(v, o.augment);
@@ -94,7 +96,7 @@ void update_from_json(TrainOptions& o, const nlohmann::json& j, const std::strin
           throw Error("unknown training option '" + k +
                       "'; valid: epochs, batch_size, lr, weight_decay, prototype_weight_decay, warmup_epochs, "
                       "last_layer_lr, push_interval, last_layer_epochs, seed, device, precision, loader_workers, "
-                      "threads, eval_batch_size, eval_interval, augment, loss");
+                      "threads, eval_batch_size, eval_interval, recalibrate_bn, augment, loss");
       });
     }
   });
@@ -187,6 +189,33 @@ std::vector<SubjectPrediction> predict(nets::ClassifierImpl& model, const Prepro
   }
   model.train(was_training);
   return out;
+}
+
+void recalibrate_batchnorm(nets::ClassifierImpl& model, const PreprocessedCohort& cohort,
+                           const std::vector<int64_t>& indices, int64_t batch_size, const torch::Device& device,
+                           const std::string& precision) {
+  const Precision prec = parse_precision(precision);
+  std::vector<std::pair<std::shared_ptr<torch::nn::BatchNorm3dImpl>, c10::optional<double>>> bns;
+  for (const auto& m : model.modules(/*include_self=*/false))
+    if (auto bn = std::dynamic_pointer_cast<torch::nn::BatchNorm3dImpl>(m)) {
+      bns.emplace_back(bn, bn->options.momentum());
+      bn->options.momentum(c10::nullopt);  // cumulative moving average
+      bn->reset_running_stats();
+    }
+  if (bns.empty() || indices.empty()) return;
+  const bool was_training = model.is_training();
+  model.train();
+  {
+    torch::NoGradGuard no_grad;
+    BatchLoader loader(cohort, indices, LoaderOptions::evaluation(batch_size));
+    loader.start_epoch(0);
+    while (auto batch = loader.next()) {
+      AutocastGuard autocast(prec, device);
+      model.forward(batch->images.to(device));
+    }
+  }
+  for (auto& [bn, momentum] : bns) bn->options.momentum(momentum);
+  model.train(was_training);
 }
 
 ClassificationMetrics metrics_of(const std::vector<SubjectPrediction>& predictions) {
@@ -367,6 +396,11 @@ class FoldTrainer {
       rec.losses["push_distance_mean"] = mean / static_cast<double>(push_->prototypes.size());
     } else {
       run_training_epoch(s, st, rec);
+      const bool before_push_or_end = s + 1 == static_cast<int64_t>(steps_.size()) ||
+                                      steps_[static_cast<size_t>(s + 1)].kind == StepKind::kPush;
+      if (o_.recalibrate_bn && st.kind == StepKind::kJoint && before_push_or_end)
+        recalibrate_batchnorm(*model_, cohort_, train_, o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size,
+                              device_, o_.precision);
     }
     const bool eval_now = o_.eval_interval > 0 && !test_.empty() &&
                           ((st.kind == StepKind::kJoint && st.epoch % o_.eval_interval == 0) ||

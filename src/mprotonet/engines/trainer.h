@@ -77,6 +77,13 @@ struct TrainOptions {
   /// Test hook: return normally (as if killed) after this many steps have been checkpointed;
   /// -1 = never. Default -1.
   int64_t stop_after_steps = -1;
+  /// Re-estimate every BatchNorm's running statistics over the unaugmented training subjects
+  /// (a cumulative average over one pass, "precise BN", Wu & Johnson, "Rethinking 'Batch' in
+  /// BatchNorm", 2021) after the joint epoch before each push and after the last joint epoch.
+  /// Not in the reference: with few, short epochs the exponential running averages lag behind
+  /// the weights and evaluation-mode predictions drift to one class while their ranking (AUC)
+  /// is good. Default false (the reference's behaviour).
+  bool recalibrate_bn = false;
   /// Print one line per step on stderr (and a batch progress bar on a terminal). Default true.
   bool verbose = true;
 };
@@ -124,6 +131,14 @@ std::vector<SubjectPrediction> predict(nets::ClassifierImpl& model, const Prepro
                                        const std::vector<int64_t>& indices, int64_t batch_size,
                                        const torch::Device& device, const std::string& precision = "fp32");
 ClassificationMetrics metrics_of(const std::vector<SubjectPrediction>& predictions);
+
+/// Resets every BatchNorm of `model` and re-estimates its running mean / variance as the
+/// cumulative average over one pass of `indices` (unaugmented, batches of batch_size in order,
+/// no gradients), as PyTorch does with momentum=None; restores the modules' momentum and the
+/// model's training mode afterwards.
+void recalibrate_batchnorm(nets::ClassifierImpl& model, const PreprocessedCohort& cohort,
+                           const std::vector<int64_t>& indices, int64_t batch_size, const torch::Device& device,
+                           const std::string& precision = "fp32");
 nlohmann::json to_json(const std::vector<SubjectPrediction>& predictions);
 
 struct FoldTrainResult {
