@@ -361,6 +361,44 @@ TEST(Trainer, BF16AutocastTrainsAndPredicts) {
   EXPECT_NEAR(pred[0].probability[0] + pred[0].probability[1], 1.0, 1e-6);
 }
 
+// Precise BN: after recalibration bn1's running mean / variance are the cumulative average of the
+// per-batch statistics of conv1's output over the given subjects, computed here independently
+// from the conv weights; momentum and the training mode are restored.
+TEST(Trainer, RecalibratedBatchNormHoldsTheAverageBatchStatistics) {
+  const auto& cohort = *shared().cohort;
+  auto model = nets::build_model(test::tiny_config("CNN3D"), 5);
+  model->eval();
+  std::shared_ptr<torch::nn::Conv3dImpl> conv;
+  std::shared_ptr<torch::nn::BatchNorm3dImpl> bn;
+  for (const auto& item : model->named_modules()) {
+    if (item.key() == "features.conv1") conv = std::dynamic_pointer_cast<torch::nn::Conv3dImpl>(item.value());
+    if (item.key() == "features.bn1") bn = std::dynamic_pointer_cast<torch::nn::BatchNorm3dImpl>(item.value());
+  }
+  ASSERT_TRUE(conv && bn);
+  const std::vector<int64_t> idx{0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+  for (int64_t batch : {10, 4}) {  // one batch; batches of 4, 4, 2
+    recalibrate_batchnorm(*model, cohort, idx, batch, torch::kCPU);
+    torch::NoGradGuard ng;
+    torch::Tensor mean = torch::zeros({conv->options.out_channels()}, torch::kDouble), var = torch::zeros_like(mean);
+    int64_t batches = 0;
+    for (size_t b = 0; b < idx.size(); b += static_cast<size_t>(batch), ++batches) {
+      std::vector<int64_t> part(idx.begin() + static_cast<long>(b),
+                                idx.begin() + static_cast<long>(std::min(idx.size(), b + static_cast<size_t>(batch))));
+      const auto y = conv->forward(cohort.images(part)).to(torch::kDouble);  // [B, C, d, h, w]
+      mean += y.mean(torch::IntArrayRef{0, 2, 3, 4});
+      var += y.var(torch::IntArrayRef{0, 2, 3, 4}, /*unbiased=*/true);
+    }
+    mean /= static_cast<double>(batches);
+    var /= static_cast<double>(batches);
+    EXPECT_TRUE(torch::allclose(bn->running_mean.to(torch::kDouble), mean, 1e-4, 1e-5)) << "batch " << batch;
+    EXPECT_TRUE(torch::allclose(bn->running_var.to(torch::kDouble), var, 1e-4, 1e-5)) << "batch " << batch;
+    EXPECT_EQ(bn->num_batches_tracked.item<int64_t>(), batches);
+    ASSERT_TRUE(bn->options.momentum().has_value());
+    EXPECT_DOUBLE_EQ(*bn->options.momentum(), 0.1);
+    EXPECT_FALSE(model->is_training());
+  }
+}
+
 TEST(Trainer, CudaWithoutCudaIsAClearError) {
   if (torch::cuda::is_available()) GTEST_SKIP() << "CUDA is available here";
   test::TempDir dir;
