@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
 
 namespace mprotonet::attribution {
@@ -40,12 +41,7 @@ torch::Tensor occlusion(nets::ClassifierImpl& model, const torch::Tensor& input,
   check(input.dim() == 5, "occlusion input has shape " + c10::str(input.sizes()) + "; expected [N, C, D, H, W]");
   check(target.dim() == 1 && target.size(0) == input.size(0) && !target.is_floating_point(),
         "occlusion target has shape " + c10::str(target.sizes()) + "; expected one class index per sample");
-  struct ModeGuard {
-    nets::ClassifierImpl& m;
-    bool was;
-    ~ModeGuard() { m.train(was); }
-  } mode{model, model.is_training()};
-  model.eval();
+  const EvalModeGuard eval_mode(model);
   torch::NoGradGuard no_grad;
 
   const std::array<int64_t, 4> shape{input.size(1), input.size(2), input.size(3), input.size(4)};

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/metrics/classification.h"
 
@@ -83,12 +84,7 @@ PerturbationPredictions perturbation_predictions(nets::ClassifierImpl& model, co
   check(input.dim() == 5 && maps.dim() == 5 && input.size(0) == maps.size(0),
         "deletion input " + c10::str(input.sizes()) + " and maps " + c10::str(maps.sizes()) +
             " must both be [N, C, D, H, W] with the same N");
-  struct ModeGuard {
-    nets::ClassifierImpl& m;
-    bool was;
-    ~ModeGuard() { m.train(was); }
-  } mode{model, model.is_training()};
-  model.eval();
+  const attribution::EvalModeGuard eval_mode(model);
   torch::NoGradGuard no_grad;
   const int64_t n = input.size(0), s = options.steps + 1;
   PerturbationPredictions out;
