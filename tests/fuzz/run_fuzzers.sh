@@ -8,7 +8,8 @@
 # Both targets run at the same time, one core each, at nice 10.
 #
 # Usage: tests/fuzz/run_fuzzers.sh [SECONDS]      (default 600 per target)
-#   OUT=build-fuzz (build and corpus folder), SKIP_BUILD=1 to reuse the binaries.
+#   OUT=build-fuzz (build and corpus folder), SKIP_BUILD=1 to reuse the binaries,
+#   ONLY=nifti or ONLY=state_dict to build and run one target.
 # A crash leaves its input as $OUT/artifacts/<target>/crash-*; copy it to
 # tests/fuzz/regressions/<target>/ after fixing, so test_robustness replays it.
 # Summary (executions, coverage) is printed at the end, from $OUT/<target>.log.
@@ -21,8 +22,12 @@ export OUT
 SHARED="${MPROTONET_SHARED_DATA:-$ROOT/../shared/data}"
 [ -d "$SHARED" ] || SHARED=/work/shared/data
 
-if [ "${SKIP_BUILD:-0}" != 1 ]; then
+ONLY="${ONLY:-}"
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
+if [ "${SKIP_BUILD:-0}" != 1 ] && want state_dict; then
   tests/state_dict/fuzz/build_fuzzers.sh
+fi
+if [ "${SKIP_BUILD:-0}" != 1 ] && want nifti; then
   mkdir -p "$OUT/obj_nifti"
   FLAGS=(-std=c++17 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
          -Isrc -isystem /usr/include/nifti)
@@ -44,7 +49,7 @@ fi
 # Small real files only (the fuzzer mutates the first max_len bytes; big files slow it down).
 find "$SHARED/nifti" tests/data/nifti tests/data/bad/nifti tests/fuzz/regressions/nifti -type f \
      \( -name '*.nii' -o -name '*.nii.gz' -o -name '*.hdr' -o -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' \) \
-     -size -300k 2>/dev/null | while read -r f; do
+     -size -40k 2>/dev/null | while read -r f; do
   cp "$f" "$OUT/corpus_nifti/$(echo "$f" | tr '/' '_')"
 done
 /usr/bin/python3 - "$OUT/corpus_nifti" <<'PY'
@@ -57,7 +62,7 @@ for i, dt in enumerate([np.uint8, np.int16, np.int32, np.float32, np.float64, np
     for cls in (nib.Nifti1Image, nib.Nifti2Image):
         a = (rng.random((3, 4, 2)) * 50).astype(dt)
         aff = np.diag([1.5, -2.0, 3.0, 1.0]); aff[:3, 3] = [10, -5, 2]
-        img = cls(a, aff)
+        img = cls(a, aff, dtype=dt)
         img.header.set_qform(aff, 1); img.header.set_sform(aff, 2)
         if dt == np.int16: img.header.set_slope_inter(2.0, 1.0)
         nib.save(img, f"{out}/tiny_{cls.__name__}_{np.dtype(dt).name}.nii")
@@ -73,14 +78,14 @@ run_one() {  # name binary corpus
       -print_final_stats=1 -artifact_prefix="$OUT/artifacts/$name/" "$corpus" >"$OUT/$name.log" 2>&1 || true
 }
 start=$(date +%s)
-run_one nifti "$OUT/fuzz_nifti" "$OUT/corpus_nifti" &
-p1=$!
-run_one state_dict "$OUT/fuzz_state_dict" "$OUT/corpus_file" &
-p2=$!
-wait $p1 $p2
+pids=()
+if want nifti; then run_one nifti "$OUT/fuzz_nifti" "$OUT/corpus_nifti" & pids+=($!); fi
+if want state_dict; then run_one state_dict "$OUT/fuzz_state_dict" "$OUT/corpus_file" & pids+=($!); fi
+wait "${pids[@]}"
 echo "fuzzed for $(( $(date +%s) - start )) s"
 status=0
 for name in nifti state_dict; do
+  want "$name" || continue
   log="$OUT/$name.log"
   echo "== $name"
   grep -E '^#[0-9]+ +(DONE|INITED)' "$log" | tail -2 || true
