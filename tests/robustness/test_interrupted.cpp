@@ -10,6 +10,8 @@
 #include <map>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "common/test_util.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/nets/model_file.h"

@@ -30,8 +30,8 @@ TEST(PathSafety, PathComponentAcceptsPlainNamesOnly) {
   EXPECT_NO_THROW(check_path_component("BraTS20_Training_001", "subject id"));
   EXPECT_NO_THROW(check_path_component("TCGA-DU-7294", "subject id"));
   EXPECT_NO_THROW(check_path_component("a..b", "subject id"));  // dots inside a name are fine
-  for (const std::string bad : {"../../etc/x", "a/b", "/etc", "a\\b", "..", ".", "", std::string("x\ny"),
-                                std::string("x\0y", 3)}) {
+  const std::vector<std::string> bads{"../../etc/x", "a/b", "/etc", "a\\b", "..", ".", "", "x\ny", std::string("x\0y", 3)};
+  for (const std::string& bad : bads) {
     const std::string msg = error_of([&] { check_path_component(bad, "subject id"); });
     EXPECT_NE(msg.find("is not a valid subject id"), std::string::npos) << "'" << bad << "': " << msg;
   }
