@@ -101,7 +101,7 @@ TEST(PathSafety, CommandsWriteOnlyInsideTheFoldersGiven) {
   for (const std::string args :
        {" preprocess --data " + data + " --cache " + out + "/cache --spacing 6 --threads 1",
         " preprocess --case " + data + "/" + id + " --out " + out + "/pp --spacing 6",
-        " dataset --data " + data + " --folds 2 --json " + out + "/ds/dataset.json"}) {
+        " dataset --data " + data + " --folds 0 --json " + out + "/ds/dataset.json"}) {
     const auto r = test::run_command(env + args + " 2>&1");
     EXPECT_EQ(r.exit_code, 0) << args << "\n" << r.output;
   }

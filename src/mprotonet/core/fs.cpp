@@ -54,9 +54,13 @@ void check_path_component(const std::string& name, const std::string& what) {
   else if (name.find_first_of("/\\") != std::string::npos) reason = "it contains a path separator ('/' or '\\')";
   else if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
     reason = "it contains a control character";
-  if (!reason.empty())
-    throw Error(what + " '" + name + "' is not a valid " + what + " (" + reason +
+  if (!reason.empty()) {
+    std::string shown = name;  // control characters (a NUL would cut the message) shown as '?'
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    throw Error(what + " '" + shown + "' is not a valid " + what + " (" + reason +
                 "); it becomes a file name, which must stay inside its output folder");
+  }
 }
 
 fs::path child_path(const fs::path& dir, const std::string& name, const std::string& what) {
