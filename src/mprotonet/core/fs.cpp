@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <sstream>
@@ -44,6 +45,27 @@ void write_text_atomically(const fs::path& target, const std::string& text) {
     out.close();
     if (!out) throw Error("write failed for " + tmp.string() + " (disk full?)");
   });
+}
+
+void check_path_component(const std::string& name, const std::string& what) {
+  std::string reason;
+  if (name.empty()) reason = "it is empty";
+  else if (name == "." || name == "..") reason = "'.' and '..' name no folder of their own";
+  else if (name.find_first_of("/\\") != std::string::npos) reason = "it contains a path separator ('/' or '\\')";
+  else if (std::any_of(name.begin(), name.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    reason = "it contains a control character";
+  if (!reason.empty()) {
+    std::string shown = name;  // control characters (a NUL would cut the message) shown as '?'
+    for (char& c : shown)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+    throw Error(what + " '" + shown + "' is not a valid " + what + " (" + reason +
+                "); it becomes a file name, which must stay inside its output folder");
+  }
+}
+
+fs::path child_path(const fs::path& dir, const std::string& name, const std::string& what) {
+  check_path_component(name, what);
+  return dir / name;
 }
 
 std::string read_text_file(const fs::path& path) {

@@ -20,6 +20,15 @@ void write_atomically(const std::filesystem::path& target,
 /// Writes text to path atomically.
 void write_text_atomically(const std::filesystem::path& target, const std::string& text);
 
+/// Checks that `name` is one plain path component, so `dir / name` stays inside dir: not empty,
+/// not "." or "..", no '/' or '\\' (a Windows export), no NUL or other control character.
+/// Throws Error "<what> '<name>' is not a valid ... (<reason>)". Used for every file or folder
+/// name derived from data (subject ids), never for paths the user typed.
+void check_path_component(const std::string& name, const std::string& what);
+
+/// dir / name after check_path_component(name, what).
+std::filesystem::path child_path(const std::filesystem::path& dir, const std::string& name, const std::string& what);
+
 /// Reads a whole file; Error naming the file when it cannot be read.
 std::string read_text_file(const std::filesystem::path& path);
 

@@ -210,6 +210,14 @@ std::vector<GradeRow> read_grade_table(const fs::path& csv) {
       problems.push_back("line " + std::to_string(line_no) + ": empty subject id in the last column");
       continue;
     }
+    // The id names a folder under the cohort root and, later, cache and output files: an id such
+    // as "../../etc/x" must never become a path outside those folders.
+    try {
+      check_path_component(row.id, "subject id");
+    } catch (const Error& e) {
+      problems.push_back("line " + std::to_string(line_no) + ": " + e.what());
+      continue;
+    }
     if (auto it = seen.find(row.id); it != seen.end()) {
       problems.push_back("line " + std::to_string(line_no) + ": duplicate subject id '" + row.id + "' (first on line " +
                          std::to_string(it->second) + ")");

@@ -210,8 +210,8 @@ PreprocessedCohort PreprocessedCohort::build(const Dataset& dataset, const Cohor
   std::vector<fs::path> paths(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     const auto& files = dataset.subjects[static_cast<size_t>(i)].files;
-    paths[static_cast<size_t>(i)] =
-        cohort.cache_dir_ / (files.id + "-" + hash_hex(inputs_signature(files, options.with_seg)) + ".mpc");
+    check_path_component(files.id, "subject id");  // the id becomes a cache file name
+    paths[static_cast<size_t>(i)] = cohort.cache_dir_ / (files.id + "-" + hash_hex(inputs_signature(files, options.with_seg)) + ".mpc");
   }
   cohort.cases_.resize(static_cast<size_t>(n));
 

@@ -406,7 +406,7 @@ Affine best_affine(const fs::path& path, const RawHeader& h) {
 }
 
 // Steps 1 and 2 of reading: everything that can be checked without reading the voxel data.
-ValidatedFile open_and_validate(const fs::path& path) {
+ValidatedFile open_and_validate(const fs::path& path, bool enforce_voxel_limit) {
   quiet_nifticlib();
   ValidatedFile v;
   check_readable_file(path, "NIfTI file");
@@ -440,6 +440,17 @@ ValidatedFile open_and_validate(const fs::path& path) {
   // Can the file hold what the header claims? Checked before nifticlib reads extensions and
   // before any allocation.
   const int64_t data_bytes = v.total_voxels * v.dtype->bytes;
+  // A volume to be loaded must fit the resource bound; say so (rather than "file too short")
+  // when a header asks for more, e.g. 100 GB.
+  if (enforce_voxel_limit) {
+    int64_t spatial_voxels = 1;
+    for (int64_t i = 1; i <= std::min<int64_t>(h.dim[0], 3); ++i) spatial_voxels *= h.dim[static_cast<size_t>(i)];
+    if (spatial_voxels > kMaxVoxels)
+      fail(path, "the header asks for " + std::to_string(spatial_voxels) + " voxels (" + std::to_string(data_bytes) +
+                     " bytes on disk, " + fmt(static_cast<double>(spatial_voxels) * 4 / 1e9) +
+                     " GB as float32), more than the limit of " + std::to_string(kMaxVoxels) +
+                     " voxels per volume; refused before reading or allocating anything");
+  }
   if (!h.pair) {
     const int64_t size = checked_file_size(v.header_path);
     const auto offset = static_cast<int64_t>(h.vox_offset);
@@ -687,12 +698,12 @@ void snap_half_turn_quaternion(double& b, double& c, double& d) {
 // ---- public API ------------------------------------------------------------------------------
 
 NiftiHeader read_nifti_header(const fs::path& path) {
-  const ValidatedFile v = open_and_validate(path);
+  const ValidatedFile v = open_and_validate(path, false);
   return to_header(path, v);
 }
 
 Volume read_nifti(const fs::path& path) {
-  const ValidatedFile v = open_and_validate(path);
+  const ValidatedFile v = open_and_validate(path, true);
   const NiftiHeader header = to_header(path, v);
   const RawHeader& h = v.raw;
 

@@ -95,6 +95,21 @@ void validate(const ModelConfig& c) {
             " is out of range; expected 2..8 (children conv1, bn1, relu, maxpool, layer1..layer4)");
   check(c.in_size[0] >= 1, "in_size[0] (channels) = " + std::to_string(c.in_size[0]) + "; expected >= 1");
   check(c.out_size >= 1, "out_size = " + std::to_string(c.out_size) + "; expected >= 1");
+  // Resource bounds: a configuration from a downloaded file must not make the tool try to
+  // allocate an absurd network input or prototype layer (and the sizes below cannot overflow).
+  constexpr int64_t kMaxSide = 4096, kMaxInputVoxels = int64_t{1} << 31, kMaxCount = 100000;
+  check(c.in_size[0] <= 1024, "in_size[0] (channels) = " + std::to_string(c.in_size[0]) + "; expected at most 1024");
+  check(c.out_size <= kMaxCount, "out_size = " + std::to_string(c.out_size) + "; expected at most " + std::to_string(kMaxCount));
+  int64_t input_voxels = 1;
+  for (int a = 1; a <= 3; ++a) {
+    check(c.in_size[a] <= kMaxSide, "in_size[" + std::to_string(a) + "] = " + std::to_string(c.in_size[a]) +
+                                        " is too large; expected at most " + std::to_string(kMaxSide) + " voxels per axis");
+    if (c.in_size[a] > 0) input_voxels *= c.in_size[a];
+  }
+  check(input_voxels <= kMaxInputVoxels, "in_size = [" + std::to_string(c.in_size[0]) + ", " + std::to_string(c.in_size[1]) + ", " +
+                                             std::to_string(c.in_size[2]) + ", " + std::to_string(c.in_size[3]) + "] makes " +
+                                             std::to_string(input_voxels) + " voxels per channel; expected at most " +
+                                             std::to_string(kMaxInputVoxels));
   const ResNet3dOptions o = c.backbone();
   const int64_t stride = receptive_field_axis(o, 1).jump;
   for (int a = 1; a <= 3; ++a)
@@ -107,6 +122,8 @@ void validate(const ModelConfig& c) {
   const auto& ps = c.prototype_shape;
   check(ps[0] >= 1 && ps[1] >= 1,
         "prototype_shape = " + join({ps.begin(), ps.end()}) + " needs P >= 1 prototypes and dimension D >= 1");
+  check(ps[0] <= kMaxCount && ps[1] <= kMaxCount,
+        "prototype_shape = " + join({ps.begin(), ps.end()}) + " is too large; expected P and D at most " + std::to_string(kMaxCount));
   check(ps[2] == 1 && ps[3] == 1 && ps[4] == 1,
         "prototype_shape = " + join({ps.begin(), ps.end()}) + ": only 1x1x1 prototypes are supported; expected [P, D, 1, 1, 1]");
   check(ps[0] % c.out_size == 0, "prototype_shape[0] = " + std::to_string(ps[0]) +

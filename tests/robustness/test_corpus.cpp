@@ -1,0 +1,164 @@
+// The hostile-input corpus (tests/data/bad/MANIFEST.tsv, written by make_bad_corpus.py) fed to
+// the CLI: every case must fail cleanly — exit status 1..127 (an Error, not a signal or a
+// sanitizer abort), a message naming the offending file and the problem, nothing left in the
+// output folder (no half-written or temporary file), within a time bound — and the inputs the
+// fuzzers once crashed on (tests/fuzz/regressions/) must read without a crash.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "common/test_util.h"
+#include "mprotonet/core/error.h"
+#include "mprotonet/io/nifti.h"
+#include "mprotonet/io/state_dict.h"
+
+namespace fs = std::filesystem;
+
+namespace mprotonet {
+namespace {
+
+constexpr int kTimeLimitSeconds = 60;  // per case; a hang is killed (status 137) and fails
+
+struct Case {
+  std::string id, category, command, file, problem, description;
+};
+
+std::vector<Case> read_manifest() {
+  std::ifstream in(test::data_path("bad/MANIFEST.tsv"));
+  std::vector<Case> cases;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string field; std::getline(ss, field, '\t');) f.push_back(field);
+    if (f.size() != 6) {
+      ADD_FAILURE() << "malformed MANIFEST.tsv line: " << line;
+      continue;
+    }
+    cases.push_back({f[0], f[1], f[2], f[3], f[4], f[5]});
+  }
+  return cases;
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t p = 0; (p = s.find(from, p)) != std::string::npos; p += to.size()) s.replace(p, from.size(), to);
+  return s;
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+std::vector<fs::path> files_under(const fs::path& dir) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (!e.is_directory()) out.push_back(e.path());
+  return out;
+}
+
+struct Outcome {
+  test::CommandResult result;
+  double seconds = 0;
+  std::vector<fs::path> left;
+};
+
+Outcome run_case(const Case& c) {
+  test::TempDir out;
+  const std::string args = replace_all(replace_all(c.command, "{bad}", test::data_path("bad").string()), "{out}",
+                                       out.path().string());
+  const auto start = std::chrono::steady_clock::now();
+  Outcome o;
+  // --threads is not on every command; keep libtorch to 1 thread so two cases run side by side.
+  o.result = test::run_command("OMP_NUM_THREADS=1 timeout -s KILL " + std::to_string(kTimeLimitSeconds) + " " +
+                               test::shell_quote(test::cli_path().string()) + " " + args + " 2>&1");
+  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  o.left = files_under(out.path());
+  return o;
+}
+
+TEST(Corpus, ManifestHasEveryCategory) {
+  const auto cases = read_manifest();
+  EXPECT_GE(cases.size(), 20u);
+  for (const char* cat : {"nifti", "brats", "config", "checkpoint"})
+    EXPECT_GE(std::count_if(cases.begin(), cases.end(), [&](const Case& c) { return c.category == cat; }), 4) << cat;
+}
+
+TEST(Corpus, EveryCaseFailsCleanlyNamingTheFileAndTheProblem) {
+  const auto cases = read_manifest();
+  ASSERT_FALSE(cases.empty());
+  fs::remove("/tmp/mpn_pwned_");
+  // Two at a time: each case is one CLI process that mostly waits for libtorch to load.
+  std::vector<Outcome> outcomes(cases.size());
+  for (size_t i = 0; i < cases.size(); i += 2) {
+    auto a = std::async(std::launch::async, [&, i] { return run_case(cases[i]); });
+    if (i + 1 < cases.size()) outcomes[i + 1] = run_case(cases[i + 1]);
+    outcomes[i] = a.get();
+  }
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const Case& c = cases[i];
+    const Outcome& o = outcomes[i];
+    SCOPED_TRACE(c.id + " (" + c.description + "): mprotonet " + c.command);
+    EXPECT_GE(o.result.exit_code, 1) << o.result.output;
+    EXPECT_LT(o.result.exit_code, 128) << "killed by a signal or the time limit\n" << o.result.output;
+    EXPECT_LT(o.seconds, kTimeLimitSeconds);
+    EXPECT_NE(o.result.output.find("mprotonet: error:"), std::string::npos) << o.result.output;
+    EXPECT_NE(o.result.output.find(c.file), std::string::npos) << "message does not name the file\n" << o.result.output;
+    EXPECT_NE(lower(o.result.output).find(lower(c.problem)), std::string::npos)
+        << "message does not say '" << c.problem << "'\n" << o.result.output;
+    for (const auto& p : o.left) ADD_FAILURE() << "left in the output folder: " << p;
+    // No sanitizer report, no uncaught-exception text.
+    EXPECT_EQ(o.result.output.find("Sanitizer"), std::string::npos) << o.result.output;
+    EXPECT_EQ(o.result.output.find("terminate called"), std::string::npos) << o.result.output;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/mpn_pwned_")) << "the os.system checkpoint ran a command";
+}
+
+// Files under tests/fuzz/regressions/<target>/: inputs a fuzzer once crashed, hung or ran out
+// of memory on. Each must now read or fail with an Error (never crash, never another exception).
+void replay(const std::string& target, const std::function<void(const fs::path&)>& read) {
+  const fs::path dir = test::source_dir() / "tests/fuzz/regressions" / target;
+  if (!fs::is_directory(dir)) return;
+  const fs::path tmp_dir = fs::temp_directory_path();
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_regular_file() || e.path().filename() == "README.md") continue;
+    SCOPED_TRACE(e.path().string());
+    // The fuzz harnesses write the bytes to a .nii / .pt file; do the same.
+    test::TempDir t;
+    const fs::path p = t / (target == "nifti" ? "input.nii" : "input.pt");
+    fs::copy_file(e.path(), p);
+    try {
+      read(p);
+    } catch (const Error&) {
+    } catch (const std::exception& ex) {
+      ADD_FAILURE() << "non-Error exception: " << ex.what();
+    }
+  }
+}
+
+TEST(FuzzRegressions, NiftiInputsReadOrFailWithAnError) {
+  replay("nifti", [](const fs::path& p) {
+    try {
+      read_nifti_header(p);
+    } catch (const Error&) {
+    }
+    read_nifti(p);
+  });
+}
+
+TEST(FuzzRegressions, CheckpointInputsReadOrFailWithAnError) {
+  replay("state_dict", [](const fs::path& p) {
+    try {
+      read_state_dict(p);
+    } catch (const Error&) {
+    }
+    read_tensor_file(p);
+  });
+}
+
+}  // namespace
+}  // namespace mprotonet
