@@ -158,6 +158,7 @@ TEST(PrototypeView, DrawsTheReceptiveFieldBoxOrTheMap) {
   PrototypeViewOptions o;
   o.zoom = 2;
   o.gap = 0;
+  o.columns = 4;
   const RgbImage img = render_prototype(p, o);
   // Four 12x10 panels at zoom 2 in a row: 4 x 24 wide, 20 high.
   EXPECT_EQ(img.width, 4 * 24);
@@ -170,7 +171,7 @@ TEST(PrototypeView, DrawsTheReceptiveFieldBoxOrTheMap) {
     for (int x = 0; x < 24; ++x) cyan += img.get(x, y) == o.box_colour;
   EXPECT_GT(cyan, 20);
   EXPECT_EQ(img.get(10, 4), o.box_colour);
-  EXPECT_NE(img.get(0, 0), o.box_colour);  // voxel i = 11, j = 9: outside the box
+  EXPECT_FALSE(img.get(0, 0) == o.box_colour);  // voxel i = 11, j = 9: outside the box
   // With a map, no box; the map's peak is coloured (not grey).
   PushedPrototype q = p;
   q.picture->map.assign(static_cast<size_t>(12 * 10), 0);
@@ -182,6 +183,13 @@ TEST(PrototypeView, DrawsTheReceptiveFieldBoxOrTheMap) {
   for (int y = 0; y < m.height; ++y)
     for (int x = 0; x < m.width; ++x) cyan2 += m.get(x, y) == o.box_colour;
   EXPECT_EQ(cyan2, 0);
+  // Default: 2 x 2.
+  PrototypeViewOptions square;
+  square.zoom = 2;
+  square.gap = 0;
+  const RgbImage sq = render_prototype(q, square);
+  EXPECT_EQ(sq.width, 2 * 24);
+  EXPECT_EQ(sq.height, 2 * 20);
   q.picture.reset();
   EXPECT_THROW(render_prototype(q, o), Error);
 }

@@ -200,7 +200,7 @@ tr.ref td { color: #6b7280; font-style: italic; background: #fbfbfd; font-weight
 tr.ref td:first-child { padding-left: 26px; }
 .sd { color: var(--muted); font-weight: 400; }
 .na { color: #a0a7b4; }
-.tag { display:inline-block; font-size: 11.5px; font-style: normal; padding: 0 7px; border-radius: 999px; background:#eceff4; color:#4b5563; margin-left: 6px; }
+.tag { display:inline-block; white-space: nowrap; font-size: 11.5px; font-style: normal; padding: 0 7px; border-radius: 999px; background:#eceff4; color:#4b5563; margin-left: 6px; }
 .tag.pub { background:#fff4d6; color:#7a5a00; }
 .tag.hgg { background:#fde3e1; color:#8a1c14; }
 .tag.lgg { background:#e0ecfd; color:#1d4a8a; }
@@ -213,7 +213,7 @@ tr.ref td:first-child { padding-left: 26px; }
 .plot svg { width: 100%; height: auto; background:#fff; }
 .legend { display:flex; flex-wrap:wrap; gap: 4px 16px; font-size: 13px; color: var(--muted); }
 .legend span.swatch { display:inline-block; width: 22px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 6px; }
-.gallery { display:grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 12px; }
+.gallery { display:grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
 .card { border:1px solid var(--line); border-radius: 8px; padding: 8px; background: #fff; }
 .card img { width: 100%; display:block; border-radius: 4px; background:#000; image-rendering: pixelated; }
 .card .cap { font-size: 12.5px; color: var(--muted); margin-top: 6px; line-height: 1.4; word-break: break-all; }
@@ -227,7 +227,8 @@ tr.ref td:first-child { padding-left: 26px; }
 .maps { display:flex; flex-direction: column; gap: 6px; }
 .maplabel { font-size: 13px; font-weight: 600; margin-top: 6px; }
 .protos { display:flex; flex-wrap: wrap; gap: 10px; margin-top: 6px; }
-.protos .card { width: 260px; }
+.protos .card { width: 210px; }
+table.settings th:first-child { width: 230px; }
 footer { color: var(--muted); font-size: 12.5px; padding: 10px 0 30px; }
 code { font-size: 12.5px; background: var(--soft); padding: 1px 5px; border-radius: 4px; word-break: break-all; }
 )CSS";
@@ -259,7 +260,7 @@ void settings_section(Page& pg, const std::vector<ReportRun>& runs,
     for (const auto& [k, v] : extra) pg.kv(h(k), h(v));
     o << "</table>\n";
   }
-  o << "<table><tr><th></th>";
+  o << "<table class=\"settings\"><tr><th></th>";
   for (const auto& r : runs) o << "<th>" << h(r.label) << "</th>";
   o << "</tr>\n";
   auto row = [&](const std::string& name, const std::function<std::string(const ReportRun&)>& cell) {
@@ -635,7 +636,7 @@ void gallery_section(Page& pg, const std::vector<GallerySection>& gallery) {
   auto& o = pg.o;
   o << "<section id=\"prototypes\"><h2>Prototype gallery</h2>\n"
        "<p class=\"lead\">Each prototype is a latent vector projected onto (\"pushed\" to) a real training case of its class. "
-       "Shown: that source case's axial slice through the prototype's location (T1, T1CE, T2, FLAIR), with the "
+       "Shown: that source case's axial slice through the prototype's location (top: T1, T1CE; bottom: T2, FLAIR), with the "
        "prototype's occurrence map (p_mode ≥ 2) or its receptive field (box, p_mode &lt; 2).</p>\n";
   if (gallery.empty()) o << "<p class=\"note\">No prototype model in this report.</p>\n";
   for (const auto& s : gallery) {

@@ -60,7 +60,8 @@ RgbImage render_prototype(const PushedPrototype& p, const PrototypeViewOptions& 
     }
     panels.push_back(std::move(img));
   }
-  return tile_images(panels, 4, o.gap, Rgb{0, 0, 0});
+  check(o.columns >= 1 && o.columns <= 4, "prototype view: columns " + std::to_string(o.columns) + "; expected 1 to 4");
+  return tile_images(panels, o.columns, o.gap, Rgb{0, 0, 0});
 }
 
 }  // namespace mprotonet
