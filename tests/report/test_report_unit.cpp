@@ -236,6 +236,29 @@ TEST(ReportHtml, TablesFromHandWrittenJsonAndEscaping) {
   EXPECT_NE(read_text_file(dir / "report.html").find("7 min &lt;b&gt;"), std::string::npos);
 }
 
+TEST(ReportHtml, MalformedFilesAreErrorsNamingTheProblem) {
+  test::TempDir tmp;
+  const fs::path dir = tmp / "demo";
+  test::write_fake_demo(dir, "S00");
+  ReportOptions o;
+  o.dir = dir;
+  o.log = [](const std::string&) {};
+  write_text_atomically(dir / "runs" / "CNN3D" / "results.json", R"({"folds": [1, 2], "mean": {}, "std": {}})");
+  try {
+    write_report(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unexpected structure"), std::string::npos) << e.what();
+  }
+  write_text_atomically(dir / "runs" / "CNN3D" / "evaluation.json", "{not json");
+  try {
+    write_report(o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("CNN3D/evaluation.json: not valid JSON"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ReportHtml, ChoosesCorrectAndWrongCasesOfBothClasses) {
   test::TempDir tmp;
   test::write_fake_demo(tmp / "demo", kHostile);

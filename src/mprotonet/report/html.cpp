@@ -329,7 +329,7 @@ void settings_section(Page& pg, const std::vector<ReportRun>& runs,
     for (const auto& f : r.results["folds"]) t += f.value("train_seconds", 0.0);
     return duration(t);
   });
-  row("Evaluation time (all folds)", [](const ReportRun& r) {
+  row("Evaluation time", [](const ReportRun& r) {
     if (!r.evaluation.is_object() || !r.evaluation.contains("folds")) return std::string("not evaluated");
     double t = 0;
     for (const auto& f : r.evaluation["folds"]) t += f.value("seconds", 0.0);
@@ -337,7 +337,13 @@ void settings_section(Page& pg, const std::vector<ReportRun>& runs,
   });
   row("Methods evaluated", [](const ReportRun& r) {
     const auto m = at(r.evaluation, "/methods");
-    return m.is_array() && !m.empty() ? h(text_of(m)) : std::string();
+    if (!m.is_array() || m.empty()) return std::string();
+    std::string folds;
+    const json fl = at(r.evaluation, "/folds");
+    if (fl.is_array())
+      for (const auto& f : fl)
+        if (f.is_object()) folds += (folds.empty() ? "" : ", ") + std::to_string(f.value("fold", -1));
+    return h(text_of(m)) + " <span class=\"sd\">(folds " + folds + ")</span>";
   });
   o << "</table>\n<p class=\"note\">Times are the sums of the per-fold times recorded in results.json "
        "(training) and evaluation.json (evaluation), not the wall time of the whole job, unless it is listed above.</p>\n";
@@ -781,7 +787,14 @@ fs::path write_report(const ReportOptions& options) {
       notes.push_back(std::string("test cases not shown: ") + e.what());
     }
     const fs::path out = options.dir / "report.html";
-    write_text_atomically(out, report_html(runs, gallery, cases, extra, notes, options.title));
+    std::string page;
+    try {
+      page = report_html(runs, gallery, cases, extra, notes, options.title);
+    } catch (const json::exception& e) {
+      throw Error(std::string("a run.json / results.json / evaluation.json has an unexpected structure (") + e.what() +
+                  "); expected files written by `mprotonet train` and `mprotonet evaluate`");
+    }
+    write_text_atomically(out, page);
     return fs::absolute(out).lexically_normal();
   });
 }
