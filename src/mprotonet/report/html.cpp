@@ -212,7 +212,9 @@ tr.ref td:first-child { padding-left: 26px; }
 .plot { flex: 1 1 460px; }
 .plot svg { width: 100%; height: auto; background:#fff; }
 .legend { display:flex; flex-wrap:wrap; gap: 4px 16px; font-size: 13px; color: var(--muted); }
-.legend span.swatch { display:inline-block; width: 22px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 6px; }
+.swatch { display:inline-block; width: 22px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 6px; }
+.scroll { overflow-x: auto; }
+table.results th, table.results td { padding: 6px 6px; font-size: 13px; }
 .gallery { display:grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
 .card { border:1px solid var(--line); border-radius: 8px; padding: 8px; background: #fff; }
 .card img { width: 100%; display:block; border-radius: 4px; background:#000; image-rendering: pixelated; }
@@ -358,7 +360,7 @@ void results_section(Page& pg, const std::vector<ReportRun>& runs) {
        "for the CNN) against the whole tumour; IDS (lower is better) and IAS (higher is better): incremental deletion and "
        "addition. Rows marked <span class=\"tag pub\">published, BraTS 2020</span> are the literature's figures on real "
        "BraTS 2020 data, shown for reference only: they are <b>not</b> results of this run.</p>\n";
-  o << "<table><tr><th>Model (explanation)</th>";
+  o << "<div class=\"scroll\"><table class=\"results\"><tr><th>Model (explanation)</th>";
   for (const char* c : {"BAC", "Accuracy", "Sensitivity", "Specificity", "AUC", "AP", "DSC", "IDS ↓", "IAS ↑"})
     o << "<th class=\"num\">" << c << "</th>";
   o << "</tr>\n";
@@ -384,7 +386,7 @@ void results_section(Page& pg, const std::vector<ReportRun>& runs) {
         << "</td><td class=\"num\">—</td></tr>\n";
     }
   }
-  o << "</table>\n";
+  o << "</table></div>\n";
   for (const auto& r : runs) {
     if (!r.results.is_object()) o << "<p class=\"note\">" << h(r.label) << ": results.json not found (training not finished).</p>\n";
     if (!r.evaluation.is_object())
@@ -417,8 +419,8 @@ void interpretability_section(Page& pg, const std::vector<ReportRun>& runs) {
     if (!ms.is_object()) continue;
     for (const auto& [name, s] : ms.items()) {
       any = true;
-      t << "<tr><td>" << h(r.label) << "</td><td><span class=\"legend\"><span class=\"swatch\" style=\"border-color:"
-        << method_css_colour(name) << "\"></span></span>" << h(method_label(name)) << "</td>";
+      t << "<tr><td>" << h(r.label) << "</td><td><span class=\"swatch\" style=\"border-color:" << method_css_colour(name)
+        << "\"></span>" << h(method_label(name)) << "</td>";
       for (const char* metric : {"ap", "dsc", "ids", "ias"}) t << "<td class=\"num\">" << mean_std(s.value(metric, json())) << "</td>";
       for (size_t c = 0; c < 4; ++c) {
         const json ch = s.contains("ap_per_channel") && s["ap_per_channel"].is_array() && c < s["ap_per_channel"].size()
