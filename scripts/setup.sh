@@ -11,6 +11,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-nibabel python3-numpy python3-scipy python3-sklearn   # test oracles and baselines
+  chromium                # headless browser: the report test checks report.html renders (images, no console errors)
 )
 
 missing=()

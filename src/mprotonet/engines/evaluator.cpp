@@ -24,6 +24,7 @@
 #include "mprotonet/metrics/significance.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
+#include "mprotonet/report/prototype_view.h"
 #include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
@@ -586,6 +587,17 @@ json explain_case(const ExplainOptions& o) {
     const int64_t k = std::min<int64_t>(o.top_prototypes, sim.size(0));
     auto top = std::get<1>(sim.topk(k));
     json record = json::parse(loaded.push_record.empty() ? "null" : loaded.push_record, nullptr, false);
+    // Pictures of the prototypes' sources, when the push record has them (older records and
+    // hand-made ones without every field simply give no pictures).
+    std::map<int64_t, PushedPrototype> pictured;
+    if (record.is_object()) {
+      try {
+        for (auto& q : push_record_from_json(record).prototypes)
+          if (q.picture) pictured[q.prototype] = std::move(q);
+      } catch (const std::exception&) {
+        pictured.clear();
+      }
+    }
     json list = json::array();
     for (int64_t i = 0; i < k; ++i) {
       const int64_t p = top[i].item<int64_t>();
@@ -595,10 +607,25 @@ json explain_case(const ExplainOptions& o) {
              {"contribution_to_predicted", sim[p].item<double>() * w[predicted][p].item<double>()}};
       if (record.is_object() && record.contains("prototypes") && record["prototypes"].is_array())
         for (const auto& r : record["prototypes"])
-          if (r.is_object() && r.value("prototype", int64_t{-1}) == p) e["source"] = r;
+          if (r.is_object() && r.value("prototype", int64_t{-1}) == p) {
+            e["source"] = r;
+            e["source"].erase("picture");  // the bytes live in the model file; the PNG is below
+          }
+      if (auto it = pictured.find(p); it != pictured.end()) {
+        const std::string f = "prototype_" + std::to_string(p) + ".png";
+        write_png(o.out_dir / f, render_prototype(it->second));
+        e["picture"] = f;
+        e["picture_location"] = it->second.picture->input_voxel;
+        index["prototype_pictures"].push_back(f);
+      }
       list.push_back(e);
     }
-    json pj2{{"predicted_class", predicted}, {"top", list}, {"pushed", record.is_object()}};
+    json pj2{{"predicted_class", predicted},
+             {"top", list},
+             {"pushed", record.is_object()},
+             {"picture_note",
+              "prototype_P.png: the source subject's preprocessed axial slice (T1, T1CE, T2, FLAIR) through the "
+              "prototype's location, with its occurrence map (p_mode >= 2) or receptive-field box (p_mode < 2)"}};
     write_text_atomically(o.out_dir / "prototypes.json", pj2.dump(2) + "\n");
     index["prototypes"] = "prototypes.json";
   }

@@ -10,7 +10,8 @@
 //
 // explain_case(): one case folder -> prediction.json, each method's map (target = predicted
 // class) as NIfTI on the preprocessed grid and resampled onto the case's own T1 grid, PNG panels
-// through the map's peak, and for prototype models the top prototypes with their push record.
+// through the map's peak, and for prototype models the top prototypes with their push record and
+// a picture of each one's source region.
 #pragma once
 
 #include <filesystem>
@@ -105,8 +106,9 @@ struct ExplainOptions {
 };
 
 /// Writes prediction.json, <method>.nii.gz (T1 grid), <method>_preprocessed.nii.gz,
-/// <method>_panels.png, prototypes.json (prototype models) and explanation.json (an index of
-/// the files) into out_dir. Returns explanation.json's content.
+/// <method>_panels.png, prototypes.json (prototype models), prototype_P.png for each listed
+/// prototype whose push record has a picture (report/prototype_view.h) and explanation.json (an
+/// index of the files) into out_dir. Returns explanation.json's content.
 nlohmann::json explain_case(const ExplainOptions& options);
 
 }  // namespace mprotonet

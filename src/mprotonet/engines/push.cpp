@@ -1,27 +1,70 @@
 // Class-specific prototype projection (see push.h).
 #include "mprotonet/engines/push.h"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include <nlohmann/json.hpp>
 
+#include "mprotonet/core/base64.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/data/loader.h"
 
 namespace mprotonet {
+
+namespace {
+
+constexpr const char* kPictureEncoding = "uint8, numpy order, base64";
+
+nlohmann::json picture_to_json(const PrototypePicture& p) {
+  return {{"input_voxel", p.input_voxel},
+          {"origin", p.origin},
+          {"size", p.size},
+          {"encoding", kPictureEncoding},
+          {"modalities", base64_encode(p.modalities)},
+          {"map", p.map.empty() ? nlohmann::json(nullptr) : nlohmann::json(base64_encode(p.map))}};
+}
+
+PrototypePicture picture_from_json(const nlohmann::json& j) {
+  return with_context("while reading a prototype picture", [&] {
+    PrototypePicture p;
+    p.input_voxel = j.at("input_voxel").get<std::array<int64_t, 3>>();
+    p.origin = j.at("origin").get<std::array<int64_t, 2>>();
+    p.size = j.at("size").get<std::array<int64_t, 2>>();
+    const auto enc = j.at("encoding").get<std::string>();
+    check(enc == kPictureEncoding, "encoding \"" + enc + "\"; expected \"" + kPictureEncoding + "\"");
+    check(p.size[0] >= 1 && p.size[1] >= 1 && p.size[0] <= 4096 && p.size[1] <= 4096,
+          "size [" + std::to_string(p.size[0]) + ", " + std::to_string(p.size[1]) + "]; expected 1..4096 per side");
+    const auto n = static_cast<size_t>(p.size[0] * p.size[1]);
+    p.modalities = base64_decode(j.at("modalities").get<std::string>(), "picture modalities");
+    check(p.modalities.size() == 4 * n, "modalities hold " + std::to_string(p.modalities.size()) + " bytes; expected 4 x " +
+                                            std::to_string(p.size[0]) + " x " + std::to_string(p.size[1]));
+    if (j.contains("map") && !j.at("map").is_null()) {
+      p.map = base64_decode(j.at("map").get<std::string>(), "picture map");
+      check(p.map.size() == n, "map holds " + std::to_string(p.map.size()) + " bytes; expected " +
+                                   std::to_string(p.size[0]) + " x " + std::to_string(p.size[1]));
+    }
+    return p;
+  });
+}
+
+}  // namespace
 
 nlohmann::json to_json(const PushRecord& r) {
   nlohmann::json protos = nlohmann::json::array();
   for (const auto& p : r.prototypes) {
     nlohmann::json rf = nlohmann::json::array();
     for (const auto& span : p.receptive_field) rf.push_back({span[0], span[1]});
-    protos.push_back({{"prototype", p.prototype},
-                      {"class", p.cls},
-                      {"subject_id", p.subject_id},
-                      {"subject_index", p.subject_index},
-                      {"distance", p.distance},
-                      {"voxel", p.voxel},
-                      {"receptive_field", rf}});
+    nlohmann::json q{{"prototype", p.prototype},
+                     {"class", p.cls},
+                     {"subject_id", p.subject_id},
+                     {"subject_index", p.subject_index},
+                     {"distance", p.distance},
+                     {"voxel", p.voxel},
+                     {"receptive_field", rf}};
+    if (p.picture) q["picture"] = picture_to_json(*p.picture);
+    protos.push_back(q);
   }
   return {{"epoch", r.epoch}, {"p_mode", r.p_mode}, {"prototypes", protos}};
 }
@@ -40,6 +83,7 @@ PushRecord push_record_from_json(const nlohmann::json& j) {
       p.distance = q.at("distance").get<double>();
       p.voxel = q.at("voxel").get<std::array<int64_t, 3>>();
       for (size_t a = 0; a < 3; ++a) p.receptive_field[a] = q.at("receptive_field").at(a).get<std::array<int64_t, 2>>();
+      if (q.contains("picture") && !q.at("picture").is_null()) p.picture = picture_from_json(q.at("picture"));
       r.prototypes.push_back(p);
     }
     return r;
@@ -52,7 +96,66 @@ std::array<int64_t, 3> unravel(int64_t flat, const std::array<int64_t, 3>& shape
   return {flat / (shape[1] * shape[2]), (flat / shape[2]) % shape[1], flat % shape[2]};
 }
 
+// Value at `q` (0..1) of the sorted values (nearest rank).
+float quantile_of(std::vector<float> v, double q) {
+  const auto k = static_cast<size_t>(std::lround(q * static_cast<double>(v.size() - 1)));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+// [first, first + size) of at most `side` voxels around `centre`, inside [0, extent).
+std::pair<int64_t, int64_t> crop_span(int64_t centre, int64_t extent, int64_t side) {
+  const int64_t size = std::min(side, extent);
+  const int64_t first = std::clamp<int64_t>(centre - size / 2, 0, extent - size);
+  return {first, size};
+}
+
 }  // namespace
+
+PrototypePicture make_prototype_picture(const torch::Tensor& image, const std::array<int64_t, 3>& v,
+                                        const torch::Tensor& upsampled_map, int64_t picture_size) {
+  check(image.dim() == 4 && image.size(0) == 4,
+        "prototype picture: image has shape " + c10::str(image.sizes()) + "; expected [4, X, Y, Z]");
+  check(picture_size >= 1, "prototype picture: size " + std::to_string(picture_size) + "; expected >= 1");
+  for (int a = 0; a < 3; ++a)
+    check(v[static_cast<size_t>(a)] >= 0 && v[static_cast<size_t>(a)] < image.size(a + 1),
+          "prototype picture: location (" + std::to_string(v[0]) + ", " + std::to_string(v[1]) + ", " +
+              std::to_string(v[2]) + ") is outside the image " + c10::str(image.sizes()));
+  PrototypePicture pic;
+  pic.input_voxel = v;
+  const auto [x0, nx] = crop_span(v[0], image.size(1), picture_size);
+  const auto [y0, ny] = crop_span(v[1], image.size(2), picture_size);
+  pic.origin = {x0, y0};
+  pic.size = {nx, ny};
+  using torch::indexing::Slice;
+  auto slice = image.index({Slice(), Slice(x0, x0 + nx), Slice(y0, y0 + ny), v[2]})
+                   .to(torch::kCPU, torch::kFloat)
+                   .contiguous();  // [4, nx, ny]
+  const auto n = static_cast<size_t>(nx * ny);
+  pic.modalities.resize(4 * n);
+  for (int64_t c = 0; c < 4; ++c) {
+    const float* d = slice[c].data_ptr<float>();
+    std::vector<float> vals(d, d + n);
+    const float lo = quantile_of(vals, 0.005), hi = quantile_of(vals, 0.995);
+    const float scale = hi > lo ? 255.0f / (hi - lo) : 0.0f;
+    for (size_t i = 0; i < n; ++i)
+      pic.modalities[static_cast<size_t>(c) * n + i] =
+          static_cast<uint8_t>(std::lround(std::clamp((d[i] - lo) * scale, 0.0f, 255.0f)));
+  }
+  if (upsampled_map.defined()) {
+    check(upsampled_map.dim() == 3 && upsampled_map.size(0) == image.size(1) && upsampled_map.size(1) == image.size(2) &&
+              upsampled_map.size(2) == image.size(3),
+          "prototype picture: map has shape " + c10::str(upsampled_map.sizes()) + "; expected the image's [X, Y, Z]");
+    const auto m = upsampled_map.to(torch::kCPU, torch::kFloat);
+    const double peak = m.max().item<double>();
+    const auto ms = m.index({Slice(x0, x0 + nx), Slice(y0, y0 + ny), v[2]}).contiguous();
+    const float* d = ms.data_ptr<float>();
+    pic.map.resize(n);
+    for (size_t i = 0; i < n; ++i)
+      pic.map[i] = peak > 0 ? static_cast<uint8_t>(std::lround(std::clamp(d[i] / peak, 0.0, 1.0) * 255.0)) : 0;
+  }
+  return pic;
+}
 
 PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohort& cohort,
                            const std::vector<int64_t>& train_indices, const PushOptions& options) {
@@ -68,6 +171,7 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
 
   std::vector<double> best(static_cast<size_t>(P), std::numeric_limits<double>::infinity());
   std::vector<torch::Tensor> best_vector(static_cast<size_t>(P));
+  std::vector<torch::Tensor> best_map(static_cast<size_t>(P));  // p_mode >= 2: M_p on the feature grid
   PushRecord record;
   record.p_mode = model.p_mode();
   record.prototypes.resize(static_cast<size_t>(P));
@@ -108,6 +212,7 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
       if (pooled) {
         best_vector[static_cast<size_t>(p)] = out.latent[b][p].to(torch::kCPU, torch::kFloat).clone();  // g_p [D]
         const auto maps = out.occurrence_maps[b][p];
+        if (options.pictures) best_map[static_cast<size_t>(p)] = maps.to(torch::kCPU, torch::kFloat).clone();
         rec.voxel = unravel(maps.reshape({-1}).argmax().item<int64_t>(), {maps.size(0), maps.size(1), maps.size(2)});
       } else {
         rec.voxel = unravel(n, fshape);
@@ -128,6 +233,26 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
     }
     auto target = model.prototype_vectors[p];
     target.copy_(best_vector[static_cast<size_t>(p)].view({D, 1, 1, 1}).to(target.device(), target.dtype()));
+    if (options.pictures) {
+      const auto image = cohort.image(rec.subject_index);  // [4, X, Y, Z]
+      torch::Tensor up;
+      std::array<int64_t, 3> where{};
+      if (pooled) {
+        // As the MProtoNet attribution map (SPEC 7): trilinear, align_corners false.
+        up = torch::nn::functional::interpolate(
+                 best_map[static_cast<size_t>(p)].unsqueeze(0).unsqueeze(0),
+                 torch::nn::functional::InterpolateFuncOptions()
+                     .size(std::vector<int64_t>{image.size(1), image.size(2), image.size(3)})
+                     .mode(torch::kTrilinear)
+                     .align_corners(false))[0][0];
+        where = unravel(up.reshape({-1}).argmax().item<int64_t>(), {image.size(1), image.size(2), image.size(3)});
+      } else {
+        for (size_t a = 0; a < 3; ++a)
+          where[a] = std::clamp<int64_t>((rec.receptive_field[a][0] + rec.receptive_field[a][1] - 1) / 2, 0,
+                                         image.size(static_cast<int64_t>(a) + 1) - 1);
+      }
+      rec.picture = make_prototype_picture(image, where, up, options.picture_size);
+    }
   }
   model.train(was_training);
   return record;

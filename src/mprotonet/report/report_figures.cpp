@@ -1,0 +1,426 @@
+// Run folders, prototype gallery and explained test cases of the HTML report (see report_figures.h).
+#include "mprotonet/report/report_figures.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "mprotonet/attribution/methods.h"
+#include "mprotonet/core/error.h"
+#include "mprotonet/core/fs.h"
+#include "mprotonet/data/brats.h"
+#include "mprotonet/data/cohort.h"
+#include "mprotonet/engines/push.h"
+#include "mprotonet/nets/inference.h"
+#include "mprotonet/nets/model_file.h"
+#include "mprotonet/report/prototype_view.h"
+
+namespace mprotonet {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+json read_json_file(const fs::path& path) {
+  const std::string text = read_text_file(path);
+  try {
+    return json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+}
+
+json read_optional_json(const fs::path& path) { return fs::exists(path) ? read_json_file(path) : json(nullptr); }
+
+// Smallest zoom giving panels at least `min_width` pixels wide.
+int zoom_for(int64_t width, int min_width) {
+  return std::max<int>(1, static_cast<int>((min_width + width - 1) / std::max<int64_t>(width, 1)));
+}
+
+Volume channel_volume(const torch::Tensor& t, const Affine& affine) {
+  auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+  Volume v = make_volume({c.size(0), c.size(1), c.size(2)}, affine);
+  std::copy_n(c.data_ptr<float>(), v.data.size(), v.data.begin());
+  return v;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------ runs
+std::string ReportRun::model_name() const { return run.value("model_name", label); }
+
+int ReportRun::p_mode() const {
+  const std::string n = model_name();
+  const std::string prefix = "MProtoNet3D_pm";
+  if (n.rfind(prefix, 0) == 0 && n.size() == prefix.size() + 1 && n.back() >= '0' && n.back() <= '5') return n.back() - '0';
+  return -1;
+}
+
+int ReportRun::folds() const {
+  const auto p = json::json_pointer("/folds/n");
+  return run.contains(p) && run.at(p).is_number_integer() ? run.at(p).get<int>() : 0;
+}
+
+int ReportRun::fold_of(const std::string& subject_id) const {
+  const auto p = json::json_pointer("/folds/test_ids");
+  if (!run.contains(p) || !run.at(p).is_array()) return -1;
+  const auto& t = run.at(p);
+  for (size_t k = 0; k < t.size(); ++k)
+    if (t[k].is_array())
+      for (const auto& id : t[k])
+        if (id.is_string() && id.get<std::string>() == subject_id) return static_cast<int>(k);
+  return -1;
+}
+
+std::vector<ReportRun> load_report_runs(const fs::path& dir) {
+  return with_context("while reading the run folders in " + dir.string(), [&] {
+    check(fs::is_directory(dir), dir.string() + " is not a folder; expected a run folder (run.json) or a folder with runs/*");
+    std::vector<fs::path> dirs;
+    if (fs::exists(dir / "run.json")) {
+      dirs.push_back(dir);
+    } else if (fs::is_directory(dir / "runs")) {
+      for (const auto& e : fs::directory_iterator(dir / "runs"))
+        if (e.is_directory() && fs::exists(e.path() / "run.json")) dirs.push_back(e.path());
+    }
+    check(!dirs.empty(), dir.string() + " holds neither run.json nor runs/<name>/run.json; expected the folder of a "
+                                        "`mprotonet train` run or of `mprotonet demo`");
+    std::vector<ReportRun> runs;
+    for (const auto& d : dirs) {
+      ReportRun r;
+      r.dir = d;
+      r.run = read_json_file(d / "run.json");
+      check(r.run.is_object(), (d / "run.json").string() + ": expected a JSON object");
+      r.results = read_optional_json(d / "results.json");
+      r.evaluation = read_optional_json(d / "evaluation.json");
+      r.label = r.run.contains("model_name") && r.run["model_name"].is_string() ? r.run["model_name"].get<std::string>()
+                                                                                : d.filename().string();
+      runs.push_back(std::move(r));
+    }
+    std::stable_sort(runs.begin(), runs.end(), [](const ReportRun& a, const ReportRun& b) {
+      return std::make_tuple(!a.prototype_model(), a.label, a.dir.string()) <
+             std::make_tuple(!b.prototype_model(), b.label, b.dir.string());
+    });
+    return runs;
+  });
+}
+
+// ------------------------------------------------------------------------------ gallery
+std::vector<GallerySection> make_gallery(const std::vector<ReportRun>& runs, int fold, const fs::path& files_dir,
+                                         const std::string& rel) {
+  std::vector<GallerySection> out;
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const auto& run = runs[r];
+    if (!run.prototype_model()) continue;
+    GallerySection s;
+    s.run_label = run.label;
+    s.fold = fold;
+    s.p_mode = run.p_mode();
+    const fs::path model = run.dir / ("fold_" + std::to_string(fold)) / "model.mpn";
+    try {
+      check(fs::exists(model), model.string() + " does not exist (fold not trained yet?)");
+      const auto loaded = nets::load_model_file(model);
+      const json record = json::parse(loaded.push_record, nullptr, false);
+      check(record.is_object(), "the model in " + model.string() + " was never pushed: it has no prototype sources");
+      const PushRecord pr = push_record_from_json(record);
+      int pictured = 0;
+      for (const auto& p : pr.prototypes) {
+        GalleryItem it;
+        it.prototype = p.prototype;
+        it.cls = p.cls;
+        it.subject_id = p.subject_id;
+        it.distance = p.distance;
+        if (p.picture) {
+          const std::string f = "proto_" + std::to_string(r) + "_f" + std::to_string(fold) + "_p" +
+                                std::to_string(p.prototype) + ".png";
+          write_png(files_dir / f, render_prototype(p));
+          it.image = rel + "/" + f;
+          ++pictured;
+        }
+        s.items.push_back(it);
+      }
+      if (pictured == 0)
+        s.note = "the push record has no pictures (model file written before pictures were recorded)";
+    } catch (const std::exception& e) {
+      s.note = e.what();
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------------------ cases
+std::vector<std::pair<std::string, std::string>> choose_cases(const ReportRun& run, int cases) {
+  struct Candidate {
+    std::string id;
+    int label;
+    int prediction;
+    double confidence;
+  };
+  // Buckets: correct HGG, correct LGG, misclassified HGG, misclassified LGG.
+  std::vector<Candidate> bucket[4];
+  std::set<std::string> seen;
+  for (int k = 0; k < std::max(run.folds(), 0); ++k) {
+    const fs::path p = run.dir / ("fold_" + std::to_string(k)) / "test_predictions.json";
+    if (!fs::exists(p)) continue;
+    const json j = read_json_file(p);
+    if (!j.contains("predictions") || !j["predictions"].is_array()) continue;
+    for (const auto& q : j["predictions"]) {
+      if (!q.is_object() || !q.contains("id") || !q["id"].is_string()) continue;
+      Candidate c{q["id"].get<std::string>(), q.value("label", 0), q.value("prediction", 0), 0.0};
+      if (!seen.insert(c.id).second) continue;
+      if (q.contains("probabilities") && q["probabilities"].is_array() && q["probabilities"].size() == 2)
+        c.confidence = q["probabilities"][static_cast<size_t>(c.prediction == 1)].get<double>();
+      const int b = (c.label == c.prediction ? 0 : 2) + (c.label == 1 ? 0 : 1);
+      bucket[b].push_back(c);
+    }
+  }
+  for (auto& b : bucket)
+    std::stable_sort(b.begin(), b.end(), [](const Candidate& x, const Candidate& y) { return x.confidence > y.confidence; });
+  static const char* kinds[4] = {"correct HGG", "correct LGG", "misclassified HGG", "misclassified LGG"};
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t next[4] = {0, 0, 0, 0};
+  bool any = true;
+  while (static_cast<int>(out.size()) < cases && any) {
+    any = false;
+    for (int b = 0; b < 4 && static_cast<int>(out.size()) < cases; ++b)
+      if (next[b] < bucket[b].size()) {
+        out.emplace_back(bucket[b][next[b]++].id, kinds[b]);
+        any = true;
+      }
+  }
+  return out;
+}
+
+std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseOptions& o, const fs::path& files_dir,
+                                 const std::string& rel, std::vector<std::string>& notes) {
+  std::vector<CaseView> views;
+  if (runs.empty() || o.cases <= 0) return views;
+  const ReportRun& primary = runs.front();
+  const auto chosen = choose_cases(primary, o.cases);
+  if (chosen.empty()) {
+    notes.push_back("no test predictions found in " + primary.dir.string() + ": no test cases shown");
+    return views;
+  }
+  // The dataset: as given, else as recorded in run.json, else REPORT_DIR/data (a moved demo folder).
+  fs::path data = o.data_dir;
+  if (data.empty()) {
+    const fs::path recorded = primary.run.value("data_dir", std::string());
+    if (!recorded.empty() && fs::exists(recorded)) data = recorded;
+    else if (!o.report_dir.empty() && fs::exists(o.report_dir / "data" / "name_mapping.csv")) data = o.report_dir / "data";
+    if (data.empty()) {
+      notes.push_back("test cases not shown: the dataset folder recorded in run.json (" + recorded.string() +
+                      ") does not exist; pass --data");
+      return views;
+    }
+  }
+  Dataset ds = with_context("while reading the dataset " + data.string() + " for the report's test cases",
+                            [&] { return discover_brats(data, DatasetOptions{}); });
+  std::map<std::string, size_t> where;
+  for (size_t i = 0; i < ds.subjects.size(); ++i) where[ds.subjects[i].files.id] = i;
+  Dataset picked = ds;
+  picked.subjects.clear();
+  std::vector<std::pair<std::string, std::string>> cases;
+  for (const auto& [id, kind] : chosen) {
+    auto it = where.find(id);
+    if (it == where.end()) {
+      notes.push_back("test case " + id + " is not in the dataset " + data.string());
+      continue;
+    }
+    picked.subjects.push_back(ds.subjects[it->second]);
+    cases.emplace_back(id, kind);
+  }
+  if (cases.empty()) return views;
+
+  fs::path cache_root = o.cache_dir;
+  if (cache_root.empty()) {
+    const fs::path recorded = primary.run.value("cache_dir", std::string());
+    cache_root = !recorded.empty() && fs::exists(recorded.parent_path()) ? recorded.parent_path() : default_cache_root();
+  }
+  const auto log = o.log ? o.log : ProgressLog([](const std::string&) {});
+  // One preprocessed cohort per voxel size used by the runs (normally one).
+  std::map<double, PreprocessedCohort> cohorts;
+  auto cohort_for = [&](const ReportRun& run) -> const PreprocessedCohort& {
+    const double spacing = run.run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
+    auto it = cohorts.find(spacing);
+    if (it == cohorts.end()) {
+      CohortOptions co;
+      co.preprocess.spacing_mm = spacing;
+      co.cache_root = cache_root;
+      co.with_seg = true;
+      log("report: preprocessing / mapping " + std::to_string(picked.subjects.size()) + " test cases at " +
+          std::to_string(spacing) + " mm");
+      it = cohorts.emplace(spacing, PreprocessedCohort::build(picked, co)).first;
+    }
+    return it->second;
+  };
+
+  std::map<std::pair<size_t, int>, nets::LoadedModel> models;
+  std::map<std::pair<size_t, int>, std::optional<PushRecord>> records;
+  std::map<std::tuple<size_t, int, int64_t>, std::string> proto_images;
+  auto model_for = [&](size_t r, int fold) -> nets::LoadedModel& {
+    auto key = std::make_pair(r, fold);
+    auto it = models.find(key);
+    if (it == models.end()) {
+      it = models.emplace(key, nets::load_model_file(runs[r].dir / ("fold_" + std::to_string(fold)) / "model.mpn")).first;
+      std::optional<PushRecord> rec;
+      const json j = json::parse(it->second.push_record, nullptr, false);
+      if (j.is_object()) {
+        try {
+          rec = push_record_from_json(j);
+        } catch (const std::exception&) {
+          rec.reset();
+        }
+      }
+      records[key] = rec;
+    }
+    return it->second;
+  };
+
+  for (size_t c = 0; c < cases.size(); ++c) {
+    const auto& [id, kind] = cases[c];
+    log("report: explaining test case " + std::to_string(c + 1) + "/" + std::to_string(cases.size()));
+    const PreprocessedCohort& base = cohort_for(primary);
+    const int64_t ci = static_cast<int64_t>(c);
+    CaseView view;
+    view.id = id;
+    view.label = base.label(ci);
+    view.kind = kind;
+    const Affine affine = base.affine(ci);
+    const auto image = base.image(ci);
+    std::array<Volume, 4> mods;
+    for (int m = 0; m < 4; ++m) mods[static_cast<size_t>(m)] = channel_volume(image[m], affine);
+    std::optional<Volume> seg;
+    if (base.has_seg(ci)) seg = channel_volume(base.seg(ci)[0].to(torch::kFloat), affine);
+    // The axial slice with the most tumour (else the middle one).
+    const int axis = SliceView::normal_axis(mods[0], Plane::kAxial);
+    int64_t slice = mods[0].shape[static_cast<size_t>(axis)] / 2;
+    if (seg) {
+      auto counts = (base.seg(ci)[0] > 0).to(torch::kLong);
+      std::vector<int64_t> dims;
+      for (int a = 0; a < 3; ++a)
+        if (a != axis) dims.push_back(a);
+      auto per_slice = counts.sum(dims);
+      if (per_slice.max().item<int64_t>() > 0) slice = per_slice.argmax().item<int64_t>();
+    }
+    view.slice = slice;
+    const SliceView probe(mods[0], Plane::kAxial, slice, 1);
+    const SliceView sv(mods[0], Plane::kAxial, slice, zoom_for(probe.width(), 150));
+    std::vector<Window> windows;
+    for (const auto& m : mods) windows.push_back(percentile_window(m));
+    auto base_panels = [&] {
+      std::vector<RgbImage> panels;
+      for (size_t m = 0; m < 4; ++m) panels.push_back(render_slice(mods[m], sv, windows[m]));
+      return panels;
+    };
+    {
+      auto panels = base_panels();
+      if (seg)
+        for (auto& p : panels) overlay_label_outline(p, *seg, sv);
+      const std::string f = "case" + std::to_string(c) + "_input.png";
+      write_png(files_dir / f, tile_images(panels, 4, 3, Rgb{0, 0, 0}));
+      view.input_image = rel + "/" + f;
+    }
+
+    for (size_t r = 0; r < runs.size(); ++r) {
+      const ReportRun& run = runs[r];
+      CaseModel cm;
+      cm.run_label = run.label;
+      cm.fold = run.fold_of(id);
+      if (cm.fold < 0) {
+        cm.note = "not a test case of this run";
+        view.models.push_back(cm);
+        continue;
+      }
+      try {
+        const PreprocessedCohort& cohort = cohort_for(run);
+        auto& loaded = model_for(r, cm.fold);
+        auto& model = *loaded.model;
+        model.eval();
+        auto x = cohort.images({ci});
+        const auto pred = nets::predict(model, x);
+        cm.predicted = static_cast<int>(pred.predicted[0].item<int64_t>());
+        cm.p_hgg = pred.probabilities[0][1].item<double>();
+        cm.has_prediction = true;
+        std::vector<std::string> methods;
+        if (run.evaluation.is_object() && run.evaluation.contains("methods") && run.evaluation["methods"].is_array()) {
+          for (const auto& m : run.evaluation["methods"])
+            if (m.is_string()) methods.push_back(m.get<std::string>());
+        } else {
+          if (run.prototype_model()) methods.push_back("mprotonet");
+          methods.push_back("gradcam");
+        }
+        std::vector<std::string> skipped;
+        for (const auto& name : methods) {
+          if (std::find(o.skip_methods.begin(), o.skip_methods.end(), name) != o.skip_methods.end()) {
+            skipped.push_back(name);
+            continue;
+          }
+          const auto method = attribution::parse_map_method(name);
+          if (!attribution::method_applies(model, method)) continue;
+          auto target = torch::tensor({static_cast<int64_t>(cm.predicted)}, torch::kLong);
+          auto map = attribution::compute_map(model, method, x, target)[0].abs();  // [4, X, Y, Z]
+          const double peak = map.max().item<double>();
+          auto panels = base_panels();
+          for (size_t m = 0; m < 4; ++m) {
+            HeatmapOptions h;
+            h.alpha = 0.55;
+            h.range = Window{0.0, peak > 0 ? peak : 1.0};
+            h.threshold = 0.15;
+            overlay_heatmap(panels[m], channel_volume(map[static_cast<int64_t>(m)], affine), sv, h);
+            if (seg) overlay_label_outline(panels[m], *seg, sv, {{1, {0, 230, 255}}, {2, {0, 230, 255}}, {4, {0, 230, 255}}});
+          }
+          const std::string f = "case" + std::to_string(c) + "_r" + std::to_string(r) + "_" + name + ".png";
+          write_png(files_dir / f, tile_images(panels, 4, 3, Rgb{0, 0, 0}));
+          cm.maps.push_back({name, rel + "/" + f});
+        }
+        if (!skipped.empty()) {
+          std::string s;
+          for (const auto& n : skipped) s += (s.empty() ? "" : ", ") + n;
+          cm.note = s + " not computed for the report (too slow on a CPU); see evaluation.json";
+        }
+        if (auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model)) {
+          torch::NoGradGuard ng;
+          auto out = proto->forward_all(x);
+          auto sim = proto->distance_to_similarity(out.min_distances)[0].to(torch::kCPU, torch::kDouble);
+          const int64_t k = std::min<int64_t>(o.top_prototypes, sim.size(0));
+          auto top = std::get<1>(sim.topk(k));
+          const auto& rec = records[{r, cm.fold}];
+          for (int64_t i = 0; i < k; ++i) {
+            const int64_t p = top[i].item<int64_t>();
+            CasePrototype cp;
+            cp.prototype = p;
+            cp.similarity = sim[p].item<double>();
+            cp.cls = static_cast<int>(proto->prototype_class_identity[p].argmax().item<int64_t>());
+            if (rec && p < static_cast<int64_t>(rec->prototypes.size())) {
+              const auto& src = rec->prototypes[static_cast<size_t>(p)];
+              cp.source = src.subject_id;
+              if (src.picture) {
+                auto key = std::make_tuple(r, cm.fold, p);
+                auto it = proto_images.find(key);
+                if (it == proto_images.end()) {
+                  const std::string f = "proto_" + std::to_string(r) + "_f" + std::to_string(cm.fold) + "_p" +
+                                        std::to_string(p) + ".png";
+                  if (!fs::exists(files_dir / f)) write_png(files_dir / f, render_prototype(src));
+                  it = proto_images.emplace(key, rel + "/" + f).first;
+                }
+                cp.image = it->second;
+              }
+            }
+            cm.top.push_back(cp);
+          }
+        }
+      } catch (const std::exception& e) {
+        cm.note = e.what();
+      }
+      view.models.push_back(std::move(cm));
+    }
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
+}  // namespace mprotonet
