@@ -25,6 +25,7 @@
 #include "mprotonet/data/synthetic.h"
 #include "mprotonet/engines/cross_validation.h"
 #include "mprotonet/engines/evaluator.h"
+#include "mprotonet/report/html.h"
 #include "mprotonet/report/png.h"
 
 namespace fs = std::filesystem;
@@ -106,6 +107,18 @@ CrossValidationOptions training_options(const DemoCommand& o, const fs::path& da
   cv.train.recalibrate_bn = o.recalibrate_bn;
   cv.train.seed = o.seed;
   return cv;
+}
+
+// evaluation.json exists and is newer than every fold's model file.
+bool evaluation_up_to_date(const fs::path& run_dir, int folds) {
+  std::error_code ec;
+  const auto evaluated = fs::last_write_time(run_dir / "evaluation.json", ec);
+  if (ec) return false;
+  for (int k = 0; k < folds; ++k) {
+    const auto trained = fs::last_write_time(run_dir / ("fold_" + std::to_string(k)) / "model.mpn", ec);
+    if (ec || trained > evaluated) return false;
+  }
+  return true;
 }
 
 nlohmann::json settings_json(const DemoCommand& o) {
@@ -201,6 +214,11 @@ int run(DemoCommand o) {
     save();
   }
   for (const auto& model : o.models) {
+    const fs::path run_dir = o.out / "runs" / model;
+    if (evaluation_up_to_date(run_dir, o.folds)) {
+      banner("evaluation of " + model + " is up to date (" + (run_dir / "evaluation.json").string() + ")");
+      continue;
+    }
     banner("evaluating " + model + " (" + o.methods + ")");
     t = Clock::now();
     EvaluationOptions e;
@@ -220,7 +238,21 @@ int run(DemoCommand o) {
   // 4. Report.
   banner("report");
   t = Clock::now();
-  const fs::path report = o.out / "demo.json";  // TODO(report): write_report once merged
+  ReportOptions ro;
+  ro.dir = o.out;
+  ro.data_dir = data;
+  ro.cache_dir = o.out / "cache";
+  ro.title = o.data.empty() ? "MProtoNet on the synthetic cohort" : "MProtoNet results";
+  std::ostringstream job;
+  job << minutes(seconds_since(start)) << " before the report (cohort " << static_cast<int>(timing["cohort"].get<double>())
+      << " s, preprocessing " << static_cast<int>(timing["preprocessing"].get<double>()) << " s)";
+  ro.extra_settings = {{"data", o.data.empty() ? "built-in synthetic cohort (" + std::to_string(o.synth.cases) +
+                                                     " cases, seed " + std::to_string(o.seed) + ")"
+                                               : o.data.string()},
+                       {"job wall time", job.str()},
+                       {"command", o.full ? "mprotonet demo --full" : "mprotonet demo"}};
+  ro.log = [](const std::string& line) { std::cerr << "  " << line << "\n"; };
+  const fs::path report = write_report(ro);
   timing["report"] = seconds_since(t);
   save();
   std::cout << "demo finished in " << minutes(seconds_since(start)) << ": open " << report.string() << "\n";
@@ -245,6 +277,8 @@ CommandRegistration reg(
       sub.add_option("--hgg-fraction", o->synth.hgg_fraction, "fraction of HGG synthetic cases (default 0.6)")
           ->check(CLI::Range(0.05, 0.95));
       sub.add_option("--seed", o->seed, "seed of the cohort, the folds and training (default 0)");
+      sub.add_option("--synth-spacing", o->synth.spacing, "voxel size of the generated volumes in mm (default 2)")
+          ->check(CLI::PositiveNumber);
       sub.add_option("--spacing", o->spacing, "preprocessed voxel size in mm (default 4 -> 48x48x36)")
           ->check(CLI::PositiveNumber);
       sub.add_option("--folds", o->folds, "cross-validation folds (default 3)")->check(CLI::Range(2, 20));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "mprotonet/core/fs.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
@@ -65,30 +66,53 @@ TEST(Cli, BadUsageExitsNonZeroWithoutASignal) {
   EXPECT_NE(missing.output.find("/nonexistent.mpn"), std::string::npos) << missing.output;
 }
 
-TEST(Cli, DemoOnATinyCohortWritesSummaryAndPreviewAndDatasetSeesTheFolds) {
+// The main job end to end at toy size (24 x 24 x 18, 2 epochs): cohort, cache, both models
+// cross-validated, both evaluated, the report; a second run finds everything done and keeps it.
+TEST(Cli, DemoRunsTheWholeJobOnATinyCohortAndContinuesWhenRunAgain) {
   test::TempDir dir;
-  const auto r = test::run_command(cli() + " demo --out " + (dir / "run").string() + " --cases 15 --synth-spacing 4 --spacing 6");
+  const std::string cmd = cli() + " demo --out " + (dir / "run").string() +
+                          " --cases 12 --synth-spacing 6 --spacing 8 --epochs 2 --cnn-epochs 2 --batch-size 4"
+                          " --faithfulness-subjects 2 2>&1";
+  const auto r = test::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const auto summary = nlohmann::json::parse(std::ifstream(dir / "run" / "summary.json"));
-  EXPECT_EQ(summary["cases"], 15);
-  EXPECT_EQ(summary["hgg"].get<int>() + summary["lgg"].get<int>(), 15);
-  EXPECT_EQ(summary["input_shape"], nlohmann::json({4, 32, 32, 24}));
-  EXPECT_TRUE(fs::exists(dir / "run" / "preview.png"));
-  EXPECT_TRUE(fs::exists(dir / "run" / "summary.md"));
+  EXPECT_NE(r.output.find("report.html"), std::string::npos) << r.output;
+  const auto demo = nlohmann::json::parse(std::ifstream(dir / "run" / "demo.json"));
+  EXPECT_EQ(demo["dataset"]["cases"], 12);
+  EXPECT_EQ(demo["dataset"]["hgg"].get<int>() + demo["dataset"]["lgg"].get<int>(), 12);
+  EXPECT_EQ(demo["dataset"]["input_shape"], nlohmann::json({4, 24, 24, 18}));
+  EXPECT_EQ(demo["runs"], nlohmann::json({"runs/MProtoNet3D_pm5", "runs/CNN3D"}));
+  for (const char* stage : {"cohort", "preprocessing", "train MProtoNet3D_pm5", "train CNN3D", "evaluate MProtoNet3D_pm5",
+                            "evaluate CNN3D", "report", "total"})
+    EXPECT_TRUE(demo["seconds"].contains(stage)) << stage;
+  for (const char* model : {"MProtoNet3D_pm5", "CNN3D"}) {
+    const fs::path run = dir / "run" / "runs" / model;
+    const auto results = nlohmann::json::parse(std::ifstream(run / "results.json"));
+    EXPECT_EQ(results["folds"].size(), 3u) << model;
+    const auto evaluation = nlohmann::json::parse(std::ifstream(run / "evaluation.json"));
+    EXPECT_EQ(evaluation["folds"].size(), 3u) << model;
+    EXPECT_EQ(evaluation["faithfulness_subjects_per_fold"], 2) << model;
+  }
+  // MProtoNet's map and GradCAM are both evaluated on the prototype model, so the significance
+  // of their difference is reported.
+  const auto pm5 = nlohmann::json::parse(std::ifstream(dir / "run" / "runs" / "MProtoNet3D_pm5" / "evaluation.json"));
+  EXPECT_TRUE(pm5["significance"].contains("mprotonet_vs_gradcam_ap")) << pm5["significance"].dump();
+  const std::string html = read_text_file(dir / "run" / "report.html");
+  EXPECT_NE(html.find("MProtoNet3D_pm5"), std::string::npos);
+  EXPECT_NE(html.find("CNN3D"), std::string::npos);
 
   const auto ds = test::run_command(cli() + " dataset --data " + (dir / "run" / "data").string() + " --folds 3 --json " +
                                     (dir / "ds.json").string());
   ASSERT_EQ(ds.exit_code, 0) << ds.output;
-  EXPECT_NE(ds.output.find("15 subjects"), std::string::npos) << ds.output;
-  const auto j = nlohmann::json::parse(std::ifstream(dir / "ds.json"));
-  ASSERT_EQ(j["folds"].size(), 3u);
-  size_t tested = 0;
-  for (const auto& f : j["folds"]) tested += f["test"].size();
-  EXPECT_EQ(tested, 15u);
+  EXPECT_NE(ds.output.find("12 subjects"), std::string::npos) << ds.output;
 
-  // A second run reuses the cohort and the cache.
-  const auto again = test::run_command(cli() + " demo --out " + (dir / "run").string() + " --cases 15 --synth-spacing 4 --spacing 6");
+  // A second run reuses the cohort, the cache, the trained folds and the evaluations.
+  const auto model_time = fs::last_write_time(dir / "run" / "runs" / "CNN3D" / "fold_0" / "model.mpn");
+  const auto eval_time = fs::last_write_time(dir / "run" / "runs" / "CNN3D" / "evaluation.json");
+  const auto again = test::run_command(cmd);
   ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("up to date"), std::string::npos) << again.output;
+  EXPECT_EQ(fs::last_write_time(dir / "run" / "runs" / "CNN3D" / "fold_0" / "model.mpn"), model_time);
+  EXPECT_EQ(fs::last_write_time(dir / "run" / "runs" / "CNN3D" / "evaluation.json"), eval_time);
 }
 
 TEST(Cli, PredictCaseWritesProbabilitiesAndMapsOnTheCasesOwnGrid) {

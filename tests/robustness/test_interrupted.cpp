@@ -139,7 +139,10 @@ TEST_F(Interrupted, CacheWritingKilledIsNeverReadBackCorrupt) {
     test::BackgroundCli p(preprocess_args(data(), cache), base / "pp.log");
     const auto start = std::chrono::steady_clock::now();
     // Progress lines "[preprocess] k/10 ..." go to the log as each subject is ready.
-    while (p.running() && read_text_file(base / "pp.log").find("[preprocess] ") == std::string::npos &&
+    const auto started = [&] {  // the child creates the log some time after the fork
+      return fs::exists(base / "pp.log") && read_text_file(base / "pp.log").find("[preprocess] ") != std::string::npos;
+    };
+    while (p.running() && !started() &&
            std::chrono::steady_clock::now() - start < 60s)
       std::this_thread::sleep_for(2ms);
     std::this_thread::sleep_for(delay);
