@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Configures and builds the project into ./build (Release, -j2, ccache, precompiled headers).
 # Usage: scripts/build.sh [extra cmake args...]
+# MPROTONET_BUILD_TARGET=<target> builds only that target (quickstart: the CLI alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${MPROTONET_BUILD_DIR:-build}"
@@ -15,4 +16,6 @@ if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
 elif [ $# -gt 0 ]; then
   cmake -S . -B "$BUILD_DIR" "$@"
 fi
-cmake --build "$BUILD_DIR" -j "${MPROTONET_JOBS:-2}"
+TARGET=()
+if [ -n "${MPROTONET_BUILD_TARGET:-}" ]; then TARGET=(--target "$MPROTONET_BUILD_TARGET"); fi
+cmake --build "$BUILD_DIR" -j "${MPROTONET_JOBS:-2}" "${TARGET[@]}"

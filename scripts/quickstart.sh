@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh
+MPROTONET_BUILD_TARGET=mprotonet scripts/build.sh   # the CLI only; scripts/test.sh builds the rest
 BUILD_DIR="${MPROTONET_BUILD_DIR:-build}"
 OUT="${MPROTONET_DEMO_DIR:-demo-run}"
 exec "$BUILD_DIR/mprotonet" demo --out "$OUT" "$@"
