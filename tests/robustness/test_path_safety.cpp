@@ -88,7 +88,7 @@ std::set<fs::path> all_files(const fs::path& root) {
 TEST(PathSafety, CommandsWriteOnlyInsideTheFoldersGiven) {
   test::TempDir box;
   test::write_tiny_cohort(box / "data", 4);
-  for (const char* d : {"home", "tmp", "out"}) fs::create_directories(box / d);
+  for (const char* d : {"home", "tmp", "out", "out/ds"}) fs::create_directories(box / d);  // --json needs its folder
   const auto before = all_files(box.path());
   std::string id;
   for (const auto& e : fs::directory_iterator(box / "data"))

@@ -25,11 +25,6 @@ fs::path temporary_sibling(const fs::path& target) {
 
 void write_atomically(const fs::path& target, const std::function<void(const fs::path&)>& write) {
   const fs::path tmp = temporary_sibling(target);
-  if (target.has_parent_path()) {  // an output path may name a folder that does not exist yet
-    std::error_code ec;
-    fs::create_directories(target.parent_path(), ec);
-    if (ec) throw Error("cannot create the folder " + target.parent_path().string() + " for " + target.string() + ": " + ec.message());
-  }
   try {
     write(tmp);
     std::error_code ec;

@@ -14,7 +14,6 @@ std::filesystem::path temporary_sibling(const std::filesystem::path& target);
 
 /// Calls write(tmp) with a temporary sibling path, then renames tmp over target. On any
 /// exception the temporary file is removed and the exception propagates; target is untouched.
-/// Missing parent folders of target are created.
 void write_atomically(const std::filesystem::path& target,
                       const std::function<void(const std::filesystem::path&)>& write);
 
