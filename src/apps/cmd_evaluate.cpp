@@ -71,11 +71,7 @@ cli::CommandRegistration reg(
         e.faithfulness_subjects = o->faithfulness_subjects;
         e.precision = parse_precision(o->precision);
         e.preprocess_threads = o->threads;
-        try {
-          e.device = torch::Device(o->device);
-        } catch (const std::exception&) {
-          throw Error("--device \"" + o->device + "\" is not a device; expected cpu or cuda[:N]");
-        }
+        e.device = parse_device(o->device);
         evaluate_run(e);
         return 0;
       };
