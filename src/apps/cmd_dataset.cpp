@@ -26,7 +26,7 @@ struct DatasetCommand {
   bool require_seg = false;
 };
 
-int run(const DatasetCommand& o) {
+int run_dataset(const DatasetCommand& o) {
   DatasetOptions opts;
   opts.skip_bad = o.skip_bad;
   opts.require_seg = o.require_seg;
@@ -61,7 +61,7 @@ int run(const DatasetCommand& o) {
   return 0;
 }
 
-CommandRegistration reg("dataset", "Check a BraTS folder: subjects, grades, problems and cross-validation folds",
+CommandRegistration register_dataset("dataset", "Check a BraTS folder: subjects, grades, problems and cross-validation folds",
                         [](CLI::App& sub) -> Action {
                           auto o = std::make_shared<DatasetCommand>();
                           sub.add_option("--data", o->data_dir, "BraTS training folder")->required();
@@ -72,7 +72,7 @@ CommandRegistration reg("dataset", "Check a BraTS folder: subjects, grades, prob
                           sub.add_option("--json", o->json_out, "also write subjects and folds as JSON to this file");
                           sub.add_flag("--skip-bad", o->skip_bad, "leave out subjects with problems instead of failing");
                           sub.add_flag("--require-seg", o->require_seg, "treat a missing segmentation as a problem");
-                          return [o] { return run(*o); };
+                          return [o] { return run_dataset(*o); };
                         });
 
 }  // namespace

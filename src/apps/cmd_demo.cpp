@@ -142,7 +142,7 @@ nlohmann::json settings_json(const DemoCommand& o) {
           {"models", o.models}};
 }
 
-int run(DemoCommand o) {
+int run_demo(DemoCommand o) {
   if (o.full) apply_full(o);
   const auto start = Clock::now();
   std::error_code ec;
@@ -259,7 +259,7 @@ int run(DemoCommand o) {
   return 0;
 }
 
-CommandRegistration reg(
+CommandRegistration register_demo(
     "demo",
     "The main job: synthetic cohort (or --data), train MProtoNet C and the CNN, evaluate both, write report.html",
     [](CLI::App& sub) -> Action {
@@ -297,7 +297,7 @@ CommandRegistration reg(
         o->synth.shape = {static_cast<int64_t>(std::lround(240 / o->synth.spacing)),
                           static_cast<int64_t>(std::lround(240 / o->synth.spacing)),
                           static_cast<int64_t>(std::lround(155 / o->synth.spacing))};
-        return run(*o);
+        return run_demo(*o);
       };
     });
 

@@ -26,7 +26,7 @@ struct EvaluateCliOptions {
   std::string device = "cpu", precision = "fp32";
 };
 
-cli::CommandRegistration reg(
+cli::CommandRegistration register_evaluate(
     "evaluate", "evaluate a training run: classification, missing modalities, AP/DSC, IDS/IAS, significance",
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<EvaluateCliOptions>();

@@ -19,7 +19,7 @@ struct ExplainCliOptions {
   int64_t occlusion_batch = 8;
 };
 
-cli::CommandRegistration reg(
+cli::CommandRegistration register_explain(
     "explain", "explain one case: prediction, attribution maps as NIfTI and PNG, top prototypes",
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<ExplainCliOptions>();

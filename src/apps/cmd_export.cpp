@@ -15,7 +15,7 @@ struct ExportOptions {
   std::string config;      ///< optional output configuration JSON
 };
 
-mprotonet::cli::CommandRegistration reg(
+mprotonet::cli::CommandRegistration register_export(
     "export", "Export a model file's weights as a PyTorch state_dict (and its configuration)",
     [](CLI::App& sub) -> mprotonet::cli::Action {
       auto o = std::make_shared<ExportOptions>();

@@ -29,7 +29,7 @@ int run_import(const ImportOptions& o) {
   return 0;
 }
 
-mprotonet::cli::CommandRegistration reg(
+mprotonet::cli::CommandRegistration register_import(
     "import", "Import a reference PyTorch state_dict and its configuration into a model file",
     [](CLI::App& sub) -> mprotonet::cli::Action {
       auto o = std::make_shared<ImportOptions>();

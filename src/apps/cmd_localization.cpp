@@ -32,7 +32,7 @@ torch::Tensor nifti_tensor(const std::string& path) {
   return torch::from_blob(v.data.data(), {v.shape[0], v.shape[1], v.shape[2]}, torch::kFloat).clone();
 }
 
-int run(const LocalizationCliOptions& o) {
+int run_localization(const LocalizationCliOptions& o) {
   torch::Tensor maps, seg;
   if (o.maps.size() == 1 && is_pt(o.maps[0])) {
     maps = with_context("while reading maps " + o.maps[0], [&] { return read_tensor_file(o.maps[0]); });
@@ -85,7 +85,7 @@ int run(const LocalizationCliOptions& o) {
   return 0;
 }
 
-cli::CommandRegistration reg(
+cli::CommandRegistration register_localization(
     "localization", "AP and DSC of attribution maps against a tumour segmentation (per sample and channel)",
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<LocalizationCliOptions>();
@@ -97,7 +97,7 @@ cli::CommandRegistration reg(
       sub.add_option("--json", o->json, "output JSON (default: print to stdout)");
       sub.add_option("--threshold", o->threshold, "threshold on the min-max normalised map (default 0.5)")
           ->check(CLI::Range(0.0, 1.0));
-      return [o] { return run(*o); };
+      return [o] { return run_localization(*o); };
     });
 
 }  // namespace

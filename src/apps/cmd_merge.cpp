@@ -12,7 +12,7 @@
 namespace mprotonet::cli {
 namespace {
 
-CommandRegistration reg("merge", "Aggregate the folds of a run folder into results.json and results.md",
+CommandRegistration register_merge("merge", "Aggregate the folds of a run folder into results.json and results.md",
                         [](CLI::App& sub) -> Action {
                           auto dir = std::make_shared<std::filesystem::path>();
                           sub.add_option("RUN_DIR", *dir, "run folder written by `mprotonet train`")

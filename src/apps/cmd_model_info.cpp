@@ -37,7 +37,7 @@ int run_model_info(const ModelInfoOptions& o) {
   return 0;
 }
 
-mprotonet::cli::CommandRegistration reg(
+mprotonet::cli::CommandRegistration register_model_info(
     "model-info", "Print parameter count, feature-map size and receptive field of a model",
     [](CLI::App& sub) -> mprotonet::cli::Action {
       auto o = std::make_shared<ModelInfoOptions>();

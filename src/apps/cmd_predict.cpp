@@ -131,18 +131,27 @@ int run_predict(const PredictOptions& o) {
         "input " + input_name + " has " + std::to_string(input.tensor.size(1)) + " channels; the model expects " +
             std::to_string(model.config().in_size[0]));
 
-  const nets::Prediction p = nets::predict(model, input.tensor);
+  // One backbone pass per case gives the prediction and every map (memory of one case).
+  nets::Prediction p;
+  std::vector<std::vector<torch::Tensor>> maps(o.maps.empty() ? 0 : methods.size());
+  if (o.maps.empty()) {
+    p = nets::predict(model, input.tensor);
+  } else {
+    std::vector<torch::Tensor> logits;
+    for (int64_t i = 0; i < input.tensor.size(0); ++i) {
+      auto e = attribution::predict_and_explain(model, input.tensor.slice(0, i, i + 1), methods);
+      logits.push_back(e.logits);
+      for (size_t k = 0; k < methods.size(); ++k) maps[k].push_back(e.maps[k]);
+    }
+    p.logits = logits.empty() ? torch::zeros({0, model.config().out_size}) : torch::cat(logits);
+    p.probabilities = torch::softmax(p.logits, 1);
+    p.predicted = p.logits.argmax(1);
+  }
   write_text_atomically(o.json, nets::prediction_to_json(p).dump(2) + "\n");
-
   if (!o.maps.empty()) {
     std::filesystem::create_directories(o.maps);
-    for (auto method : methods) {
-      std::vector<torch::Tensor> rows;  // one case at a time keeps memory at one case's
-      for (int64_t i = 0; i < input.tensor.size(0); ++i)
-        rows.push_back(attribution::attribute(model, method, input.tensor.slice(0, i, i + 1),
-                                              p.predicted.slice(0, i, i + 1)));
-      input.write_map(o.maps, attribution::method_name(method), torch::cat(rows));
-    }
+    for (size_t k = 0; k < methods.size(); ++k)
+      input.write_map(o.maps, attribution::method_name(methods[k]), torch::cat(maps[k]));
   }
   std::cout << "predicted:";
   for (int64_t i = 0; i < p.predicted.size(0); ++i) std::cout << " " << p.predicted[i].item<int64_t>();
@@ -150,7 +159,7 @@ int run_predict(const PredictOptions& o) {
   return 0;
 }
 
-mprotonet::cli::CommandRegistration reg(
+mprotonet::cli::CommandRegistration register_predict(
     "predict", "Predict HGG (1) / LGG (0) for preprocessed inputs, with optional explanation maps",
     [](CLI::App& sub) -> mprotonet::cli::Action {
       auto o = std::make_shared<PredictOptions>();

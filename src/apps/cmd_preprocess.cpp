@@ -69,7 +69,7 @@ int run_cohort(const PreprocessCommand& o) {
   return 0;
 }
 
-CommandRegistration reg(
+CommandRegistration register_preprocess(
     "preprocess",
     "Preprocess one case to NIfTI (what the network sees) or a whole cohort into the cache",
     [](CLI::App& sub) -> Action {

@@ -18,7 +18,7 @@ struct ReportCliOptions {
   bool quiet = false;
 };
 
-cli::CommandRegistration reg(
+cli::CommandRegistration register_report(
     "report", "write DIR/report.html (results, curves, prototypes, explained test cases) from a run or demo folder",
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<ReportCliOptions>();

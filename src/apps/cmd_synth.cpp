@@ -72,7 +72,7 @@ std::vector<mprotonet::RgbImage> preview_row(const mprotonet::SyntheticCase& c) 
 
 }  // namespace
 
-static mprotonet::cli::CommandRegistration reg(
+static mprotonet::cli::CommandRegistration register_synth(
     "synth", "Generate the synthetic BraTS-like cohort (BraTS 2020 layout, grade decided by tumour biology)",
     [](CLI::App& sub) -> mprotonet::cli::Action {
       auto o = std::make_shared<SynthCommand>();

@@ -58,7 +58,7 @@ void apply_config_file(TrainCommand& c, const fs::path& path) {
   });
 }
 
-CommandRegistration reg(
+CommandRegistration register_train(
     "train",
     "Cross-validate a model row: per fold train (joint, push, last-layer epochs) and test; writes RUN_DIR",
     [](CLI::App& sub) -> Action {

@@ -109,6 +109,32 @@ TEST_P(Parity, LogitsAndMapsMatchTheOracle) {
   EXPECT_FALSE(model->is_training());  // attribution restores evaluation mode
 }
 
+// predict's one-pass path: the logits and every map from one forward pass must equal the
+// oracle's logits, and the maps must equal the separate per-method calls (themselves checked
+// against the oracle above) for the predicted class, and the oracle's own map wherever the
+// oracle's target is the predicted class.
+TEST_P(Parity, OnePassPredictionAndMapsMatch) {
+  const std::string name = GetParam();
+  auto model = imported(name);
+  auto fx = fixture(name);
+  const auto& x = fx.at("input");
+  std::vector<attribution::Method> methods = {attribution::Method::GradCAM};
+  if (model->is_prototype_model()) methods.insert(methods.begin(), attribution::Method::MProtoNet);
+  const auto e = attribution::predict_and_explain(*model, x, methods);
+  EXPECT_LE(max_abs_diff(e.logits, fx.at("logits")), 1e-5) << name;
+  EXPECT_TRUE(torch::equal(e.predicted, fx.at("logits").argmax(1))) << name;
+  ASSERT_EQ(e.maps.size(), methods.size());
+  for (size_t k = 0; k < methods.size(); ++k) {
+    const auto method = attribution::method_name(methods[k]);
+    expect_map_close(e.maps[k], attribution::attribute(*model, methods[k], x, e.predicted), name + " " + method);
+    const auto& oracle = fx.at(method == "gradcam" ? "map_gradcam" : "map_mprotonet");
+    for (int64_t i = 0; i < x.size(0); ++i)
+      if (e.predicted[i].item<int64_t>() == fx.at("target")[i].item<int64_t>() && oracle[i].abs().max().item<double>() > 0)
+        expect_map_close(e.maps[k].slice(0, i, i + 1), oracle.slice(0, i, i + 1), name + " " + method + " vs oracle");
+  }
+  EXPECT_FALSE(model->is_training());
+}
+
 TEST_P(Parity, StateNamesEqualTheOracleKeys) {
   const std::string name = GetParam();
   auto keys = json::parse(read_text_file(Oracle::dir() / (name + ".keys.json"))).get<std::vector<std::string>>();

@@ -1,6 +1,8 @@
 // MProtoNet map and GradCAM (SPEC 7).
 #include "mprotonet/attribution/attribution.h"
 
+#include <algorithm>
+
 #include <torch/autograd.h>
 #include <torch/nn/functional/upsampling.h>
 
@@ -12,7 +14,6 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-
 void check_target(const torch::Tensor& input, const torch::Tensor& target, int64_t classes) {
   check(input.dim() == 5, "attribution input has shape " + c10::str(input.sizes()) + "; expected [N, C, D, H, W]");
   check(target.dim() == 1 && target.size(0) == input.size(0) && !target.is_floating_point(),
@@ -21,6 +22,29 @@ void check_target(const torch::Tensor& input, const torch::Tensor& target, int64
   if (target.numel() > 0)
     check(target.min().item<int64_t>() >= 0 && target.max().item<int64_t>() < classes,
           "attribution target holds a class outside 0.." + std::to_string(classes - 1));
+}
+
+// MProtoNet map from the per-prototype maps [N, P, d, h, w]: own-class prototypes of `target`
+// kept, mean over all P, upsampled to the input.
+torch::Tensor own_class_mean(const nets::MProtoNet3DImpl& model, const torch::Tensor& maps, const torch::Tensor& input,
+                             const torch::Tensor& target) {
+  // [P, classes] -> own-class filter per sample [N, P].
+  auto filters = model.prototype_class_identity.index_select(1, target.to(torch::kLong).to(maps.device())).transpose(0, 1);
+  auto masked = (maps * filters.reshape({filters.size(0), filters.size(1), 1, 1, 1})).mean(1, /*keepdim=*/true);
+  return upsample_to_input(masked, input);
+}
+
+// GradCAM from a forward pass recorded with gradients: the target logits' gradient w.r.t. the
+// captured conv output, spatially averaged, weights the channels; ReLU; upsampled.
+torch::Tensor gradcam_from(const nets::ModelOutput& out, const torch::Tensor& input, const torch::Tensor& target) {
+  const auto& act = out.gradcam_activation;
+  auto selected = out.logits.gather(1, target.to(torch::kLong).to(out.logits.device()).unsqueeze(1)).sum();
+  auto grad = torch::autograd::grad({selected}, {act}, /*grad_outputs=*/{}, /*retain_graph=*/false)[0];
+  std::vector<int64_t> spatial;
+  for (int64_t d = 2; d < grad.dim(); ++d) spatial.push_back(d);
+  auto weights = grad.mean(spatial, /*keepdim=*/true);
+  auto cam = torch::relu((weights * act.detach()).sum(1, /*keepdim=*/true));
+  return upsample_to_input(cam.detach(), input);
 }
 
 }  // namespace
@@ -52,10 +76,7 @@ torch::Tensor mprotonet_map(nets::MProtoNet3DImpl& model, const torch::Tensor& i
   torch::NoGradGuard no_grad;
   auto push = model.push_forward(input);
   auto maps = model.p_mode() >= 2 ? push.occurrence_maps : model.distance_to_similarity(push.distances);
-  // [P, classes] -> own-class filter per sample [N, P].
-  auto filters = model.prototype_class_identity.index_select(1, target.to(torch::kLong).to(maps.device())).transpose(0, 1);
-  auto masked = (maps * filters.reshape({filters.size(0), filters.size(1), 1, 1, 1})).mean(1, /*keepdim=*/true);
-  return upsample_to_input(masked, input);
+  return own_class_mean(model, maps, input, target);
 }
 
 torch::Tensor gradcam(nets::ClassifierImpl& model, const torch::Tensor& input, const torch::Tensor& target) {
@@ -67,13 +88,37 @@ torch::Tensor gradcam(nets::ClassifierImpl& model, const torch::Tensor& input, c
   auto x = input.detach().clone().requires_grad_(true);
   auto out = model.forward_all(x);
   auto act = out.gradcam_activation;
-  auto selected = out.logits.gather(1, target.to(torch::kLong).to(out.logits.device()).unsqueeze(1)).sum();
-  auto grad = torch::autograd::grad({selected}, {act}, /*grad_outputs=*/{}, /*retain_graph=*/false)[0];
-  std::vector<int64_t> spatial;
-  for (int64_t d = 2; d < grad.dim(); ++d) spatial.push_back(d);
-  auto weights = grad.mean(spatial, /*keepdim=*/true);
-  auto cam = torch::relu((weights * act.detach()).sum(1, /*keepdim=*/true));
-  return upsample_to_input(cam.detach(), input);
+  return gradcam_from(out, input, target);
+}
+
+ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch::Tensor& input,
+                                        const std::vector<Method>& methods) {
+  check(input.dim() == 5, "prediction input has shape " + c10::str(input.sizes()) + "; expected [N, C, D, H, W]");
+  auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model);
+  const bool wants_gradcam = std::find(methods.begin(), methods.end(), Method::GradCAM) != methods.end();
+  for (auto m : methods)
+    check(m != Method::MProtoNet || proto, "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " +
+                                               model.config().model_name);
+  EvalModeGuard eval(model);
+  torch::AutoGradMode grad_mode(wants_gradcam);
+  // With GradCAM the pass is recorded; the input requires grad so the conv output is part of
+  // the graph even if every parameter is frozen.
+  auto x = wants_gradcam ? input.detach().clone().requires_grad_(true) : input;
+  auto out = model.forward_all(x);
+  ExplainedPrediction r;
+  r.predicted = out.logits.detach().argmax(1);
+  for (auto m : methods) {
+    if (m == Method::GradCAM) {
+      r.maps.push_back(gradcam_from(out, input, r.predicted));
+    } else if (proto->p_mode() >= 2) {
+      r.maps.push_back(own_class_mean(*proto, out.occurrence_maps.detach(), input, r.predicted));
+    } else {
+      r.maps.push_back(mprotonet_map(*proto, input, r.predicted));
+    }
+  }
+  r.logits = out.logits.detach().to(torch::kCPU).to(torch::kFloat);
+  r.predicted = r.predicted.to(torch::kCPU);
+  return r;
 }
 
 torch::Tensor attribute(nets::ClassifierImpl& model, Method method, const torch::Tensor& input,

@@ -45,6 +45,19 @@ torch::Tensor mprotonet_map(nets::MProtoNet3DImpl& model, const torch::Tensor& i
 /// GradCAM at model.gradcam_layer() for the target logit of each sample (ReLU applied).
 torch::Tensor gradcam(nets::ClassifierImpl& model, const torch::Tensor& input, const torch::Tensor& target);
 
+/// Probabilities and maps of a batch computed from ONE forward pass per call (the backbone runs
+/// once whatever the methods), for the predicted class, as `mprotonet predict` reports them.
+struct ExplainedPrediction {
+  torch::Tensor logits;             ///< [N, classes] float32, CPU
+  torch::Tensor predicted;          ///< int64 [N], arg-max of the logits (class 1 = HGG)
+  std::vector<torch::Tensor> maps;  ///< one [N, C, D, H, W] map per requested method, in order
+};
+/// Equal (to float rounding) to nets::predict followed by attribute() per method with the
+/// predicted class, which costs one backbone pass per output; here the MProtoNet map of
+/// p_mode >= 2 and GradCAM come from the pass that gives the logits (p_mode < 2 similarity maps
+/// still take a second pass). Model in evaluation mode for the call.
+ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch::Tensor& input,
+                                        const std::vector<Method>& methods);
 /// Dispatches to one method; Error when the method does not apply to the model.
 torch::Tensor attribute(nets::ClassifierImpl& model, Method method, const torch::Tensor& input,
                         const torch::Tensor& target);

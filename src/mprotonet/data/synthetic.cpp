@@ -47,9 +47,9 @@ uint64_t splitmix64(uint64_t& x) {
 }
 
 // xoshiro256** (Blackman & Vigna), seeded through splitmix64.
-class Rng {
+class SynthRng {
  public:
-  explicit Rng(uint64_t seed) {
+  explicit SynthRng(uint64_t seed) {
     for (auto& s : s_) s = splitmix64(seed);
   }
   uint64_t next() {
@@ -102,7 +102,7 @@ using Vec3 = std::array<double, 3>;
 class WaveField {
  public:
   WaveField() = default;
-  WaveField(Rng& rng, int terms, double lmin, double lmax) {
+  WaveField(SynthRng& rng, int terms, double lmin, double lmax) {
     double power = 0;
     for (int t = 0; t < terms; ++t) {
       Vec3 dir{rng.normal(), rng.normal(), rng.normal()};
@@ -239,7 +239,7 @@ bool is_hgg(const SyntheticOptions& o, int index) {
 }
 
 CaseParams draw_params(const SyntheticOptions& o, int index) {
-  Rng rng(case_seed(o.seed, index));
+  SynthRng rng(case_seed(o.seed, index));
   CaseParams p;
   p.hgg = is_hgg(o, index);
   p.atypical = rng.uniform() < o.atypical_fraction;
@@ -351,7 +351,7 @@ SyntheticCase render(const SyntheticOptions& o, int index, const CaseParams& p) 
   out.tissue.assign(static_cast<size_t>(out.seg.numel()), 0);
 
   // Per-voxel noise comes from its own stream so that it does not shift the parameter draws.
-  Rng noise(case_seed(o.seed, index) ^ 0xC0FFEEULL);
+  SynthRng noise(case_seed(o.seed, index) ^ 0xC0FFEEULL);
   const Ramp ramp{1.0 / std::max(o.spacing, 0.5)};
   const double big = 1e9;
   const double edema_reach = p.edema_radius * 1.8 + 4;

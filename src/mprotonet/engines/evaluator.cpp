@@ -14,6 +14,7 @@
 
 #include "mprotonet/attribution/occlusion.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
@@ -35,9 +36,7 @@ using attribution::MapMethod;
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-json number(double v) { return std::isfinite(v) ? json(v) : json(); }
 double value_of(const json& j) { return j.is_number() ? j.get<double>() : kNaN; }
 
 ProgressLog logger(const ProgressLog& log) {
@@ -47,7 +46,7 @@ ProgressLog logger(const ProgressLog& log) {
 
 json summary_json(const std::vector<double>& values) {
   auto s = summarize(values);
-  return {{"mean", number(s.mean)}, {"std", number(s.std)}, {"n", s.n}};
+  return {{"mean", json_number(s.mean)}, {"std", json_number(s.std)}, {"n", s.n}};
 }
 
 // Folds' test subject ids from run.json.

@@ -19,6 +19,7 @@
 #include "mprotonet/data/loader.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/schedule.h"
+#include "mprotonet/engines/train_step.h"
 #include "mprotonet/losses/focal.h"
 #include "mprotonet/nets/model_file.h"
 
@@ -245,7 +246,7 @@ constexpr const char* kCheckpointFormat = "mprotonet-training-checkpoint-1";
 // Streams derived from the run seed (Rng::derive keys), one per purpose.
 constexpr uint64_t kStreamLoader = 1, kStreamMapping = 2;
 
-std::string fmt(double v, int precision = 4) {
+std::string short_number(double v, int precision = 4) {
   std::ostringstream s;
   s << std::setprecision(precision) << v;
   return s.str();
@@ -347,32 +348,8 @@ class FoldTrainer {
 
  private:
   void make_optimizers() {
-    using torch::optim::AdamW;
-    using torch::optim::AdamWOptions;
-    if (!proto_) {
-      joint_ = std::make_unique<AdamW>(model_->parameters(), AdamWOptions(o_.lr).weight_decay(o_.weight_decay));
-      return;
-    }
-    std::vector<torch::Tensor> body;
-    for (auto& p : proto_->features->parameters()) body.push_back(p);
-    for (auto& p : proto_->add_ons->parameters()) body.push_back(p);
-    if (proto_->p_map)
-      for (auto& p : proto_->p_map->parameters()) body.push_back(p);
-    check(body.size() + 2 == model_->parameters().size(),
-          "internal: the optimiser groups do not cover every parameter of the model");
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    groups.emplace_back(body, std::make_unique<AdamWOptions>(AdamWOptions(o_.lr).weight_decay(o_.weight_decay)));
-    groups.emplace_back(std::vector<torch::Tensor>{proto_->prototype_vectors},
-                        std::make_unique<AdamWOptions>(AdamWOptions(o_.lr).weight_decay(o_.prototype_weight_decay)));
-    joint_ = std::make_unique<AdamW>(std::move(groups), AdamWOptions(o_.lr));
-    last_ = std::make_unique<AdamW>(std::vector<torch::Tensor>{proto_->last_layer->weight},
-                                    AdamWOptions(o_.last_layer_lr).weight_decay(0.0));
-  }
-
-  void set_trainable(StepKind kind) {
-    if (!proto_) return;
-    for (auto& p : model_->parameters()) p.requires_grad_(kind == StepKind::kJoint);
-    proto_->last_layer->weight.requires_grad_(kind == StepKind::kLastLayer);
+    joint_ = make_joint_optimizer(*model_, o_);
+    last_ = make_last_layer_optimizer(*model_, o_);
   }
 
   EpochRecord run_step(int64_t s) {
@@ -414,7 +391,7 @@ class FoldTrainer {
 
   void run_training_epoch(int64_t s, const TrainStep& st, EpochRecord& rec) {
     model_->train();
-    set_trainable(st.kind);
+    set_trainable(*model_, st.kind);
     torch::optim::AdamW& opt = st.kind == StepKind::kLastLayer ? *last_ : *joint_;
     if (st.kind == StepKind::kJoint) {
       rec.lr = learning_rate(st.epoch - 1, schedule_);
@@ -431,45 +408,8 @@ class FoldTrainer {
     while (auto batch = loader_->next()) {
       const auto x = batch->images.to(device_);
       const auto y = batch->labels.to(device_);
-      LossTerms terms;
-      torch::Tensor logits;
-      {
-        AutocastGuard autocast(precision_, device_);
-        if (!proto_) {
-          auto out = model_->forward_all(x);
-          logits = out.logits.to(torch::kFloat);
-          terms.cls = focal_loss(logits, y, class_weights_, loss_.focal_gamma);
-          terms.total = loss_.cls * terms.cls;
-        } else if (st.kind == StepKind::kJoint) {
-          auto out = proto_->forward_all(x);
-          logits = out.logits.to(torch::kFloat);
-          JointLossInputs in;
-          in.logits = logits;
-          in.labels = y;
-          in.min_distances = out.min_distances.to(torch::kFloat);
-          in.prototype_class_identity = proto_->prototype_class_identity;
-          const auto& ps = config_.prototype_shape;
-          in.max_dist = static_cast<double>(ps[1] * ps[2] * ps[3] * ps[4]);
-          auto m = proto_;
-          if (proto_->p_mode() >= 2 && loss_.mapping != 0.0) {
-            in.features = out.backbone_features;
-            in.occurrence_maps = out.occurrence_maps;
-            in.occurrence_fn = [m](const torch::Tensor& f) { return m->occurrence_maps(f); };
-          }
-          if (proto_->p_mode() >= 4 && loss_.online_cam != 0.0) {
-            in.online_cam_h = proto_->occurrence_hidden(out.backbone_features);
-            in.head_conv_weight = proto_->gradcam_layer()->weight;
-            in.last_layer = [m](const torch::Tensor& t) { return m->last_layer->forward(t); };
-          }
-          Rng rng = Rng::derive(o_.seed, {kStreamMapping, static_cast<uint64_t>(s), static_cast<uint64_t>(batch->batch_index)});
-          terms = joint_loss(in, class_weights_, loss_, rng);
-        } else {
-          auto out = proto_->forward_all(x);
-          logits = out.logits.to(torch::kFloat);
-          terms = last_layer_loss(logits, y, class_weights_, proto_->last_layer->weight,
-                                  proto_->prototype_class_identity, loss_);
-        }
-      }
+      Rng rng = Rng::derive(o_.seed, {kStreamMapping, static_cast<uint64_t>(s), static_cast<uint64_t>(batch->batch_index)});
+      auto [terms, logits] = batch_objective(*model_, st.kind, x, y, class_weights_, loss_, rng, precision_, device_);
       const auto values = terms.values();
       if (!std::isfinite(values.at("total"))) {
         std::ostringstream msg;
@@ -582,17 +522,17 @@ class FoldTrainer {
     line << "[fold " << fold_ << "] epoch " << r.what.epoch << "/" << o_.epochs << " " << step_kind_name(r.what.kind);
     if (r.what.kind == StepKind::kLastLayer) line << " " << r.what.sub_epoch << "/" << o_.last_layer_epochs;
     if (r.what.kind != StepKind::kPush) {
-      line << "  loss " << fmt(r.losses.count("total") ? r.losses.at("total") : 0.0);
+      line << "  loss " << short_number(r.losses.count("total") ? r.losses.at("total") : 0.0);
       std::string terms;
       for (const auto& [k, v] : r.losses)
-        if (k != "total") terms += (terms.empty() ? "" : " ") + k + " " + fmt(v);
+        if (k != "total") terms += (terms.empty() ? "" : " ") + k + " " + short_number(v);
       if (!terms.empty()) line << " (" << terms << ")";
-      if (r.train) line << "  train acc " << fmt(r.train->accuracy, 3) << " bac " << fmt(r.train->balanced_accuracy, 3);
-      line << "  lr " << fmt(r.lr, 3);
+      if (r.train) line << "  train acc " << short_number(r.train->accuracy, 3) << " bac " << short_number(r.train->balanced_accuracy, 3);
+      line << "  lr " << short_number(r.lr, 3);
     } else {
-      line << "  mean distance " << fmt(r.losses.at("push_distance_mean"));
+      line << "  mean distance " << short_number(r.losses.at("push_distance_mean"));
     }
-    if (r.test) line << "  test bac " << fmt(r.test->balanced_accuracy, 3) << " auc " << fmt(r.test->auc, 3);
+    if (r.test) line << "  test bac " << short_number(r.test->balanced_accuracy, 3) << " auc " << short_number(r.test->auc, 3);
     // ETA: remaining steps at the mean duration of their kind so far (joint mean when unknown).
     std::map<StepKind, std::pair<double, int64_t>> per_kind;
     for (const auto& h : history_) {
@@ -607,7 +547,7 @@ class FoldTrainer {
     };
     double eta = 0.0;
     for (size_t i = static_cast<size_t>(r.step); i < steps_.size(); ++i) eta += mean_of(steps_[i].kind);
-    line << "  " << fmt(r.seconds, 3) << " s  ETA " << format_seconds(eta);
+    line << "  " << short_number(r.seconds, 3) << " s  ETA " << format_seconds(eta);
     std::cerr << line.str() << std::endl;
   }
 

@@ -4,15 +4,11 @@
 #include <sstream>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 
 namespace mprotonet {
 
 namespace {
-std::string shape_string(const torch::Tensor& t) {
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 }  // namespace
 
 torch::Tensor class_balanced_weights(const std::vector<int64_t>& counts) {

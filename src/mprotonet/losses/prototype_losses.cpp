@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 #include "mprotonet/losses/focal.h"
 
 namespace mprotonet {
@@ -15,12 +16,6 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-std::string shape_string(const torch::Tensor& t) {
-  if (!t.defined()) return "undefined";
-  std::ostringstream s;
-  s << t.sizes();
-  return s.str();
-}
 
 /// [B, P] mask: 1 where prototype p belongs to sample i's class.
 torch::Tensor own_class_mask(const torch::Tensor& min_distances, const torch::Tensor& labels,

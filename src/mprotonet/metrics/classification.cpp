@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 
 namespace mprotonet {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 void check_labels(const std::vector<int>& labels, size_t n_other, const char* what) {
   check(!labels.empty(), std::string(what) + ": no subjects (empty label vector)");

@@ -9,6 +9,7 @@
 
 #include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 #include "mprotonet/metrics/classification.h"
 
 namespace mprotonet {
@@ -25,11 +26,10 @@ void check_pair(const torch::Tensor& input, const torch::Tensor& map) {
             " must both be [C, D, H, W] with the same spatial size");
 }
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 nlohmann::json numbers(const std::vector<double>& v) {
   auto a = nlohmann::json::array();
-  for (double x : v) a.push_back(number(x));
+  for (double x : v) a.push_back(json_number(x));
   return a;
 }
 
@@ -123,10 +123,10 @@ double normalised_curve_area(const std::vector<double>& curve) {
 }
 
 nlohmann::json to_json(const FaithfulnessResult& r) {
-  return {{"ids", number(r.ids)},
-          {"ias", number(r.ias)},
-          {"ids_accuracy", number(r.ids_accuracy)},
-          {"ias_accuracy", number(r.ias_accuracy)},
+  return {{"ids", json_number(r.ids)},
+          {"ias", json_number(r.ias)},
+          {"ids_accuracy", json_number(r.ids_accuracy)},
+          {"ias_accuracy", json_number(r.ias_accuracy)},
           {"count", r.count},
           {"curves",
            {{"deletion_accuracy", numbers(r.deletion_accuracy)},

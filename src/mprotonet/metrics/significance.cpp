@@ -9,12 +9,12 @@
 #include <nlohmann/json.hpp>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 
 namespace mprotonet {
 
 namespace {
 
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<double> differences(const std::vector<double>& a, const std::vector<double>& b, const char* test) {
   check(a.size() == b.size(), std::string(test) + ": the paired samples have " + std::to_string(a.size()) +
@@ -56,7 +56,6 @@ double beta_cf(double a, double b, double x) {
   return h;
 }
 
-nlohmann::json number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 double mean(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0) / v.size(); }
 
@@ -164,10 +163,10 @@ nlohmann::json paired_comparison_json(const std::vector<double>& a, const std::v
                      std::to_string(wilcoxon_min_p_value(n)) + " and the t-test has " + std::to_string(n - 1) +
                      " degrees of freedom";
   return {{"n", n},
-          {"a_mean", number(mean(a))},
-          {"b_mean", number(mean(b))},
-          {"wilcoxon", {{"statistic", number(w.statistic)}, {"p_value", number(w.p_value)}, {"exact", w.exact}}},
-          {"t_test", {{"statistic", number(t.statistic)}, {"p_value", number(t.p_value)}}},
+          {"a_mean", json_number(mean(a))},
+          {"b_mean", json_number(mean(b))},
+          {"wilcoxon", {{"statistic", json_number(w.statistic)}, {"p_value", json_number(w.p_value)}, {"exact", w.exact}}},
+          {"t_test", {{"statistic", json_number(t.statistic)}, {"p_value", json_number(t.p_value)}}},
           {"note", note}};
 }
 

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/text.h"
 
 namespace mprotonet {
 namespace F = torch::nn::functional;
@@ -43,11 +44,6 @@ bool is_af1(const AugmentOptions& o) {
          o.affine_weight_both == 0.25;
 }
 
-std::string shape_string(const torch::Tensor& x) {
-  std::ostringstream s;
-  s << x.sizes();
-  return s.str();
-}
 
 void check_image(const torch::Tensor& x, const char* what) {
   check(x.defined(), std::string(what) + ": the image tensor is undefined");

@@ -1,0 +1,106 @@
+// Benchmark 2 of issue 6: one case -> probabilities, + the MProtoNet map, + GradCAM, with
+// MProtoNet3D_pm5 (resnet152_ri, n_layers 6) in evaluation mode, at the CPU preset
+// (4 x 64 x 64 x 48) and the paper's input (4 x 128 x 128 x 96), as `mprotonet predict` computes
+// them (attribution::predict_and_explain: one backbone pass for all outputs), beside Debian's
+// PyTorch doing the same with the oracle model one call per output (bench/infer_baseline.py).
+// Usage: bench_infer [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "bench_common.h"
+#include "mprotonet/attribution/attribution.h"
+#include "mprotonet/engines/precision.h"
+#include "mprotonet/nets/inference.h"
+
+using namespace mprotonet;
+using attribution::Method;
+
+namespace {
+
+struct Preset {
+  std::string name;
+  int64_t d, h, w;
+};
+
+int measure(const Preset& p, int runs) {
+  nets::ModelConfig c = nets::ModelConfig::paper(5);
+  c.in_size = {4, p.d, p.h, p.w};
+  auto model = nets::build_model(c, 0);
+  auto x = torch::randn({1, 4, p.d, p.h, p.w});
+  const std::vector<std::vector<Method>> levels = {{}, {Method::MProtoNet}, {Method::MProtoNet, Method::GradCAM}};
+  auto run = [&](size_t level) {
+    if (level == 0) nets::predict(*model, x);
+    else attribution::predict_and_explain(*model, x, levels[level]);
+  };
+  run(2);  // warm-up
+  nlohmann::json j;
+  const char* keys[] = {"probabilities_s", "mprotonet_s", "gradcam_s"};
+  for (size_t level = 0; level < 3; ++level) {
+    std::vector<double> times;
+    for (int i = 0; i < runs; ++i) {
+      const auto t = bench::Clock::now();
+      run(level);
+      times.push_back(bench::seconds_since(t));
+    }
+    j[keys[level]] = bench::median(times);
+  }
+  j["peak_rss_mb"] = bench::peak_rss_mb();
+  std::cout << j.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 3, threads = 0;
+  std::string presets = "cpu,paper", measure_preset, json_out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--runs") runs = std::stoi(value());
+    else if (a == "--presets") presets = value();
+    else if (a == "--threads") threads = std::stoi(value());
+    else if (a == "--json") json_out = value();
+    else if (a == "--measure") measure_preset = value();
+    else {
+      std::cerr << "usage: bench_infer [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]\n";
+      return 2;
+    }
+  }
+  threads = set_torch_threads(threads);
+  const std::vector<Preset> all = {{"cpu", 64, 64, 48}, {"paper", 128, 128, 96}};
+  if (!measure_preset.empty()) {
+    for (const auto& p : all)
+      if (p.name == measure_preset) return measure(p, runs);
+    return 2;
+  }
+  std::printf("Inference of one case, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), fp32, %d threads on both sides, "
+              "median of %d runs\n", threads, runs);
+  std::printf("%-6s %-26s %10s %10s %10s\n", "preset", "figure", "C++", "Python", "Py/C++");
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& p : all) {
+    if (presets.find(p.name) == std::string::npos) continue;
+    std::ostringstream size;
+    size << p.d << " " << p.h << " " << p.w;
+    const std::string common = " --runs " + std::to_string(runs) + " --threads " + std::to_string(threads);
+    nlohmann::json fig{{"preset", p.name},
+                       {"cpp", bench::run_json(bench::shell_quote(argv[0]) + common + " --measure " + p.name)},
+                       {"py", bench::run_json(bench::python_baseline("infer_baseline.py") + common + " --size " + size.str())}};
+    const std::pair<const char*, const char*> rows[] = {{"probabilities_s", "probabilities, s"},
+                                                         {"mprotonet_s", "+ MProtoNet map, s"},
+                                                         {"gradcam_s", "+ MProtoNet + GradCAM, s"},
+                                                         {"peak_rss_mb", "peak RSS, MB"}};
+    for (const auto& [key, label] : rows) {
+      const double c = bench::field(fig["cpp"], key), py = bench::field(fig["py"], key);
+      std::printf("%-6s %-26s %10.3f %10.3f %10.2f\n", p.name.c_str(), label, c, py, bench::ratio(py, c));
+    }
+    results.push_back(fig);
+  }
+  if (!json_out.empty())
+    std::ofstream(json_out) << nlohmann::json{{"threads", threads}, {"runs", runs}, {"presets", results}}.dump(2) << "\n";
+  return 0;
+}

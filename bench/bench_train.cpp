@@ -1,0 +1,119 @@
+// Benchmark 1 of issue 6: one joint-epoch training step of MProtoNet3D_pm5 (resnet152_ri,
+// n_layers 6) with every loss term (focal, cluster, separation, mapping, online-CAM) and the
+// AdamW update, exactly as the trainer runs it (engines/train_step.h), at fp32 and bf16, beside
+// Debian's PyTorch running the same step of the oracle model (bench/train_baseline.py) at fp32
+// and under bf16 autocast, in the same run and with the same thread count.
+// Presets: cpu = 4 x 64 x 64 x 48, batch 8; paper = 4 x 128 x 128 x 96, batch 2.
+// Every figure is measured in a child process of its own (peak RSS per figure).
+// Usage: bench_train [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "bench_common.h"
+#include "mprotonet/engines/precision.h"
+#include "mprotonet/engines/train_step.h"
+#include "mprotonet/losses/focal.h"
+
+using namespace mprotonet;
+
+namespace {
+
+struct Preset {
+  std::string name;
+  int64_t d, h, w, batch;
+};
+
+int measure(const Preset& p, const std::string& precision, int runs) {
+  nets::ModelConfig c = nets::ModelConfig::paper(5);
+  c.in_size = {4, p.d, p.h, p.w};
+  auto model = nets::build_model(c, 0);
+  auto x = torch::randn({p.batch, 4, p.d, p.h, p.w});
+  auto y = torch::arange(p.batch, torch::kLong).remainder(2);
+  auto w = class_balanced_weights(std::vector<int64_t>{32, 48});
+  TrainOptions o;
+  auto opt = make_joint_optimizer(*model, o);
+  set_trainable(*model, StepKind::kJoint);
+  model->train();
+  const LossOptions loss = LossOptions::for_p_mode(5);
+  const Precision prec = parse_precision(precision);
+  std::vector<double> times;
+  double first = 0.0;
+  for (int i = 0; i <= runs; ++i) {  // the first step warms up
+    const auto t = bench::Clock::now();
+    Rng rng = Rng::derive(0, {static_cast<uint64_t>(i)});
+    opt->zero_grad();
+    auto obj = batch_objective(*model, StepKind::kJoint, x, y, w, loss, rng, prec, torch::kCPU);
+    obj.terms.total.backward();
+    opt->step();
+    if (i == 0) first = obj.terms.total.item<double>();
+    if (i > 0) times.push_back(bench::seconds_since(t));
+  }
+  std::cout << nlohmann::json{{"step_s", bench::median(times)}, {"loss", first}, {"peak_rss_mb", bench::peak_rss_mb()}}.dump()
+            << std::endl;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int runs = 3, threads = 0;
+  std::string presets = "cpu,paper", measure_preset, measure_precision, json_out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--runs") runs = std::stoi(value());
+    else if (a == "--presets") presets = value();
+    else if (a == "--threads") threads = std::stoi(value());
+    else if (a == "--json") json_out = value();
+    else if (a == "--measure") measure_preset = value(), measure_precision = value();
+    else {
+      std::cerr << "usage: bench_train [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]\n";
+      return 2;
+    }
+  }
+  threads = set_torch_threads(threads);
+  const std::vector<Preset> all = {{"cpu", 64, 64, 48, 8}, {"paper", 128, 128, 96, 2}};
+  if (!measure_preset.empty()) {
+    for (const auto& p : all)
+      if (p.name == measure_preset) return measure(p, measure_precision, runs);
+    return 2;
+  }
+  std::printf("Training step, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), all loss terms + AdamW, "
+              "%d threads on both sides, median of %d steps\n", threads, runs);
+  std::printf("%-6s %-22s %10s %10s %12s\n", "preset", "figure", "C++", "Python", "Py fp32/C++");
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& p : all) {
+    if (presets.find(p.name) == std::string::npos) continue;
+    std::ostringstream size;
+    size << p.d << " " << p.h << " " << p.w;
+    const std::string common = " --runs " + std::to_string(runs) + " --threads " + std::to_string(threads);
+    nlohmann::json fig;
+    for (const std::string prec : {"fp32", "bf16"}) {
+      fig["cpp_" + prec] = bench::run_json(bench::shell_quote(argv[0]) + common + " --measure " + p.name + " " + prec);
+      fig["py_" + prec] = bench::run_json(bench::python_baseline("train_baseline.py") + common + " --size " + size.str() +
+                                          " --batch " + std::to_string(p.batch) + " --precision " + prec);
+    }
+    const double py32 = bench::field(fig["py_fp32"], "step_s");
+    for (const std::string prec : {"fp32", "bf16"}) {
+      const double c = bench::field(fig["cpp_" + prec], "step_s"), py = bench::field(fig["py_" + prec], "step_s");
+      std::printf("%-6s %-22s %10.3f %10.3f %12.2f\n", p.name.c_str(), ("step s, " + prec).c_str(), c, py,
+                  bench::ratio(py32, c));
+      std::printf("%-6s %-22s %10.0f %10.0f\n", p.name.c_str(), ("peak RSS MB, " + prec).c_str(),
+                  bench::field(fig["cpp_" + prec], "peak_rss_mb"), bench::field(fig["py_" + prec], "peak_rss_mb"));
+    }
+    std::printf("%-6s bf16: C++ is %.2fx Python fp32 (target >= 2.5), %.2fx Python bf16 (target >= 1)\n",
+                p.name.c_str(), bench::ratio(py32, bench::field(fig["cpp_bf16"], "step_s")),
+                bench::ratio(bench::field(fig["py_bf16"], "step_s"), bench::field(fig["cpp_bf16"], "step_s")));
+    fig["preset"] = p.name;
+    fig["batch"] = p.batch;
+    results.push_back(fig);
+  }
+  if (!json_out.empty()) {
+    std::ofstream(json_out) << nlohmann::json{{"threads", threads}, {"runs", runs}, {"presets", results}}.dump(2) << "\n";
+  }
+  return 0;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""Python (Debian's PyTorch) baseline for bench_infer: one case through the oracle's
+MProtoNet3D_pm5 (tests/helpers/oracle_models.py) in evaluation mode, as a Python user of the
+authors' code gets each output: a forward pass for the probabilities, then one call per map
+(the MProtoNet map, GradCAM) for the predicted class. Written from the SPEC.
+Prints one JSON line with medians: {"probabilities_s", "mprotonet_s", "gradcam_s", "peak_rss_mb"}
+where mprotonet_s = probabilities + MProtoNet map and gradcam_s = that + GradCAM.
+Usage: infer_baseline.py --size D H W [--runs R] [--threads T]"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'helpers'))
+import oracle_models  # noqa: E402
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--size', type=int, nargs=3, required=True)
+ap.add_argument('--runs', type=int, default=3)
+ap.add_argument('--threads', type=int, default=0)
+a = ap.parse_args()
+if a.threads:
+    torch.set_num_threads(a.threads)
+cfg = dict(model_name='MProtoNet3D_pm5', in_size=[4] + a.size, out_size=2, features='resnet152_ri', n_layers=6,
+           prototype_shape=[30, 128, 1, 1, 1], f_dist='cos', topk_p=1)
+torch.manual_seed(0)
+net = oracle_models.Proto(cfg).eval()
+x = torch.randn(1, 4, *a.size)
+
+
+def run(level):
+    with torch.no_grad():
+        prob = torch.softmax(net(x), 1)
+        pred = prob.argmax(1)
+        if level >= 1:
+            oracle_models.upsample(net.map_explanation(x, pred), x)
+    if level >= 2:
+        oracle_models.gradcam(net, x, pred)
+
+
+res = {}
+run(2)  # warm-up
+for level, key in enumerate(('probabilities_s', 'mprotonet_s', 'gradcam_s')):
+    times = []
+    for _ in range(a.runs):
+        t = time.perf_counter()
+        run(level)
+        times.append(time.perf_counter() - t)
+    res[key] = statistics.median(times)
+res['peak_rss_mb'] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(res))
