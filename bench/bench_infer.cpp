@@ -27,6 +27,7 @@ int measure(const Preset& p, int runs) {
   nets::ModelConfig c = nets::ModelConfig::paper(5);
   c.in_size = {4, p.d, p.h, p.w};
   auto model = nets::build_model(c, 0);
+  torch::manual_seed(0);  // LibTorch seeds its default generator at random; the input must not vary
   auto x = torch::randn({1, 4, p.d, p.h, p.w});
   const std::vector<std::vector<Method>> levels = {{}, {Method::MProtoNet}, {Method::MProtoNet, Method::GradCAM}};
   auto run = [&](size_t level) {

@@ -10,6 +10,8 @@
 #include <iostream>
 #include <sstream>
 
+#include <torch/csrc/autograd/profiler_legacy.h>
+
 #include "bench_common.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/train_step.h"
@@ -25,6 +27,7 @@ struct Preset {
 };
 
 int measure(const Preset& p, const std::string& precision, int runs) {
+  torch::manual_seed(0);  // LibTorch seeds its default generator at random; the input must not vary
   nets::ModelConfig c = nets::ModelConfig::paper(5);
   c.in_size = {4, p.d, p.h, p.w};
   auto model = nets::build_model(c, 0);
@@ -37,19 +40,39 @@ int measure(const Preset& p, const std::string& precision, int runs) {
   model->train();
   const LossOptions loss = LossOptions::for_p_mode(5);
   const Precision prec = parse_precision(precision);
-  std::vector<double> times;
+  std::vector<double> times, forward, backward, update;
   double first = 0.0;
   for (int i = 0; i <= runs; ++i) {  // the first step warms up
     const auto t = bench::Clock::now();
     Rng rng = Rng::derive(0, {static_cast<uint64_t>(i)});
     opt->zero_grad();
     auto obj = batch_objective(*model, StepKind::kJoint, x, y, w, loss, rng, prec, torch::kCPU);
+    const double t_forward = bench::seconds_since(t);
     obj.terms.total.backward();
+    const double t_backward = bench::seconds_since(t);
     opt->step();
     if (i == 0) first = obj.terms.total.item<double>();
-    if (i > 0) times.push_back(bench::seconds_since(t));
+    if (i > 0) {
+      times.push_back(bench::seconds_since(t));
+      forward.push_back(t_forward);
+      backward.push_back(t_backward - t_forward);
+      update.push_back(times.back() - t_backward);
+    }
   }
-  std::cout << nlohmann::json{{"step_s", bench::median(times)}, {"loss", first}, {"peak_rss_mb", bench::peak_rss_mb()}}.dump()
+  if (const char* trace = std::getenv("MPROTONET_BENCH_TRACE")) {  // one more step, profiled
+    torch::autograd::profiler::RecordProfile guard(trace);
+    Rng rng = Rng::derive(0, {0});
+    opt->zero_grad();
+    batch_objective(*model, StepKind::kJoint, x, y, w, loss, rng, prec, torch::kCPU).terms.total.backward();
+    opt->step();
+  }
+  std::cout << nlohmann::json{{"step_s", bench::median(times)},
+                              {"forward_loss_s", bench::median(forward)},
+                              {"backward_s", bench::median(backward)},
+                              {"optimizer_s", bench::median(update)},
+                              {"loss", first},
+                              {"peak_rss_mb", bench::peak_rss_mb()}}
+                   .dump()
             << std::endl;
   return 0;
 }

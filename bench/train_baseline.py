@@ -87,16 +87,22 @@ def step():
 
 
 net.train()
-times, first = [], None
+times, fwd, bwd, upd, first = [], [], [], [], None
 for i in range(a.runs + 1):  # the first step warms up
     t0 = time.perf_counter()
     opt.zero_grad(set_to_none=True)
     loss = step()
+    t1 = time.perf_counter()
     loss.backward()
+    t2 = time.perf_counter()
     opt.step()
     if first is None:
         first = loss.item()
     if i > 0:
         times.append(time.perf_counter() - t0)
-print(json.dumps(dict(step_s=statistics.median(times), loss=first,
+        fwd.append(t1 - t0)
+        bwd.append(t2 - t1)
+        upd.append(times[-1] - (t2 - t0))
+print(json.dumps(dict(step_s=statistics.median(times), forward_loss_s=statistics.median(fwd),
+                      backward_s=statistics.median(bwd), optimizer_s=statistics.median(upd), loss=first,
                       peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))

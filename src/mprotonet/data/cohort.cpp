@@ -31,6 +31,9 @@ constexpr char kMagic[8] = {'M', 'P', 'N', 'C', 'A', 'C', 'H', 'E'};
 constexpr uint32_t kFormatVersion = 1;
 constexpr size_t kHeaderBytes = 256;  // payload starts 64-byte aligned
 
+}  // namespace
+
+// Outside the anonymous namespace: MappedCase (declared in cohort.h) holds one.
 struct CacheHeader {
   char magic[8];
   uint32_t version;
@@ -41,6 +44,8 @@ struct CacheHeader {
   uint64_t payload_bytes;
 };
 static_assert(sizeof(CacheHeader) <= kHeaderBytes, "header must fit");
+
+namespace {
 
 uint64_t fnv1a(const void* data, size_t n, uint64_t h = 1469598103934665603ULL) {
   // Word-wise variant for speed on large payloads; still a pure function of the bytes.

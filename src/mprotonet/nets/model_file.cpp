@@ -78,7 +78,8 @@ void load_model_state(torch::nn::Module& module, const NamedTensors& tensors, co
 void save_model_file(const std::filesystem::path& path, ClassifierImpl& model, const std::string& push_record) {
   with_context("while saving model file " + path.string(), [&] {
     try {
-      (void)nlohmann::json::parse(push_record);
+      const auto parsed = nlohmann::json::parse(push_record);
+      (void)parsed;
     } catch (const nlohmann::json::exception& e) {
       throw Error(std::string("the push record is not valid JSON: ") + e.what());
     }

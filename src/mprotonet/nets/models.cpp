@@ -13,6 +13,7 @@
 #include <torch/nn/modules/pooling.h>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/nets/resnet3d.h"
 
 namespace mprotonet::nets {
 
@@ -21,9 +22,7 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-tnn::Conv3d conv1x1(int64_t in, int64_t out) {
-  return tnn::Conv3d(tnn::Conv3dOptions(in, out, 1).bias(false));
-}
+Conv3dOneDnn conv1x1(int64_t in, int64_t out) { return Conv3dOneDnn(in, out, 1, 1, 0, /*bias=*/false); }
 
 // Runs children [begin, end) of a Sequential; stores child `capture_index`'s output in *capture.
 torch::Tensor run_range(tnn::Sequential seq, torch::Tensor x, size_t begin, size_t end,

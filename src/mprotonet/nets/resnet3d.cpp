@@ -2,8 +2,10 @@
 #include "mprotonet/nets/resnet3d.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
+#include <ATen/autocast_mode.h>
 #include <torch/nn/init.h>
 #include <torch/nn/modules/pooling.h>
 
@@ -35,8 +37,8 @@ const BackboneSpec& backbone_spec(const std::string& name) {
 
 namespace {
 
-tnn::Conv3d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
-  return tnn::Conv3d(tnn::Conv3dOptions(in, out, kernel).stride(stride).padding(padding).bias(false));
+Conv3dOneDnn conv(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding) {
+  return Conv3dOneDnn(in, out, kernel, stride, padding, /*bias=*/false);
 }
 
 tnn::Sequential make_downsample(int64_t in, int64_t out, int64_t stride) {
@@ -64,6 +66,30 @@ void check_options(const ResNet3dOptions& o) {
 }
 
 }  // namespace
+
+Conv3dOneDnnImpl::Conv3dOneDnnImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                                   bool bias)
+    : torch::nn::Conv3dImpl(tnn::Conv3dOptions(in, out, kernel).stride(stride).padding(padding).bias(bias)),
+      stride_(3, stride),
+      padding_(3, padding) {}
+
+bool onednn_conv_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv("MPROTONET_CONV");
+    return !(v && std::string(v) == "torch");
+  }();
+  return enabled;
+}
+
+torch::Tensor Conv3dOneDnnImpl::forward(const torch::Tensor& input) {
+  if (onednn_conv_enabled() && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && input.is_cpu() && input.dim() == 5 &&
+      input.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && !at::autocast::is_cpu_enabled()) {
+    return at::mkldnn_convolution(input.is_contiguous() ? input : input.contiguous(), weight,
+                                  bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt, padding_, stride_,
+                                  /*dilation=*/{1, 1, 1}, /*groups=*/1);
+  }
+  return torch::nn::Conv3dImpl::forward(input);
+}
 
 BasicBlock3dImpl::BasicBlock3dImpl(int64_t in_planes, int64_t planes, int64_t stride) {
   conv1 = register_module("conv1", conv(in_planes, planes, 3, stride, 1));

@@ -44,6 +44,26 @@ struct ResNet3dOptions {
   int64_t in_channels = 4;
 };
 
+/// A bias-free-or-not Conv3d (zero padding) whose CPU fp32 forward always runs oneDNN's
+/// convolution. LibTorch 1.13 picks the convolution backend with a heuristic written for 2D:
+/// it multiplies the first four sizes of the input and, for most 3D convs of one case (and for
+/// 1x1x1 convs on one thread), falls back to slow_conv3d (vol2col + GEMM), which is 10x slower
+/// on this project's CPUs. Same parameters and state_dict names as torch::nn::Conv3d and the same
+/// numbers to float rounding; other devices, dtypes and autocast regions take LibTorch's path.
+class Conv3dOneDnnImpl : public torch::nn::Conv3dImpl {
+ public:
+  Conv3dOneDnnImpl(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool bias);
+  torch::Tensor forward(const torch::Tensor& input);
+
+ private:
+  std::vector<int64_t> stride_, padding_;
+};
+TORCH_MODULE(Conv3dOneDnn);
+
+/// False when the environment sets MPROTONET_CONV=torch (LibTorch's own backend choice, for
+/// benchmarks and diagnosis); read once.
+bool onednn_conv_enabled();
+
 /// torchvision BasicBlock in 3D: two 3x3x3 convs, stride on the first.
 class BasicBlock3dImpl : public torch::nn::Module {
  public:
@@ -51,7 +71,7 @@ class BasicBlock3dImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   static constexpr int64_t expansion = 1;
 
-  torch::nn::Conv3d conv1{nullptr}, conv2{nullptr};
+  Conv3dOneDnn conv1{nullptr}, conv2{nullptr};
   torch::nn::BatchNorm3d bn1{nullptr}, bn2{nullptr};
   torch::nn::ReLU relu{nullptr};
   torch::nn::Sequential downsample{nullptr};  ///< 1x1x1 conv + BN, or null
@@ -65,7 +85,7 @@ class Bottleneck3dImpl : public torch::nn::Module {
   torch::Tensor forward(torch::Tensor x);
   static constexpr int64_t expansion = 4;
 
-  torch::nn::Conv3d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
+  Conv3dOneDnn conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
   torch::nn::BatchNorm3d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::ReLU relu{nullptr};
   torch::nn::Sequential downsample{nullptr};
