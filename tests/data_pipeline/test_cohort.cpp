@@ -1,7 +1,9 @@
 // Preprocessing cache: second run skips the work, changed inputs are redone, corrupt files are
-// never read back, and the mapped tensors equal a direct preprocessing.
+// never read back, stale temporaries of killed builds are removed, and the mapped tensors equal
+// a direct preprocessing.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <thread>
 
@@ -126,6 +128,44 @@ TEST(Cohort, CorruptOrTruncatedCacheFilesAreNeverReadBack) {
   const auto rebuilt = PreprocessedCohort::build(ds, opts);
   EXPECT_EQ(rebuilt.computed(), 2);
   EXPECT_TRUE(torch::equal(rebuilt.image(0), PreprocessedCohort::build(ds, opts).image(0)));
+}
+
+// A process killed between creating and renaming a cache file leaves "<file>.tmp-<pid>-<n>".
+// build() removes those of its own cache folder once they are old; a young one (a concurrent
+// builder's, still being written) and anything not named like our temporaries stay.
+TEST(Cohort, StaleTemporariesOfKilledBuildsAreRemoved) {
+  test::TempDir dir;
+  make_cohort(dir / "data");
+  const Dataset ds = discover_brats(dir / "data");
+  const auto opts = small_options(dir / "cache");
+  const fs::path cache = PreprocessedCohort::build(ds, opts).cache_dir();
+  const auto two_hours_ago = fs::file_time_type::clock::now() - std::chrono::hours(2);
+  auto plant = [&](const std::string& name, bool old) {
+    std::ofstream(cache / name) << "partial";
+    if (old) fs::last_write_time(cache / name, two_hours_ago);
+    return cache / name;
+  };
+  const fs::path stale_case = plant("S0-0123456789abcdef.mpc.tmp-4242-0", true);
+  const fs::path stale_settings = plant("settings.json.tmp-4242-1", true);
+  const fs::path young = plant("S1-0123456789abcdef.mpc.tmp-4243-0", false);
+  const fs::path not_ours = plant("notes.txt.tmp-4242-2", true);
+  const fs::path odd_suffix = plant("S2-0123456789abcdef.mpc.tmp-backup", true);
+  const fs::path folder = cache / "S2.mpc.tmp-1-2";
+  fs::create_directory(folder);
+  fs::last_write_time(folder, two_hours_ago);
+
+  const auto again = PreprocessedCohort::build(ds, opts);
+  EXPECT_EQ(again.computed(), 0);
+  EXPECT_FALSE(fs::exists(stale_case));
+  EXPECT_FALSE(fs::exists(stale_settings));
+  EXPECT_TRUE(fs::exists(young)) << "a concurrent builder's temporary was removed";
+  EXPECT_TRUE(fs::exists(not_ours));
+  EXPECT_TRUE(fs::exists(odd_suffix));
+  EXPECT_TRUE(fs::is_directory(folder));
+  // The cache files themselves are untouched.
+  size_t mpc = 0;
+  for (const auto& e : fs::directory_iterator(cache)) mpc += e.path().extension() == ".mpc";
+  EXPECT_EQ(mpc, 3u);
 }
 
 TEST(Cohort, SubjectErrorsAreCollected) {

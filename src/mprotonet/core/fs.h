@@ -9,7 +9,8 @@
 namespace mprotonet {
 
 /// A sibling temporary path for `target` ("<target>.tmp-<pid>-<n>"), same directory so the
-/// final rename is atomic.
+/// final rename is atomic. PreprocessedCohort::build relies on this pattern to remove stale
+/// temporaries of killed processes from its cache folder.
 std::filesystem::path temporary_sibling(const std::filesystem::path& target);
 
 /// Calls write(tmp) with a temporary sibling path, then renames tmp over target. On any

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -179,6 +180,43 @@ fs::path default_cache_root() {
 
 namespace {
 
+/// Age after which a temporary file in a cache folder is taken as left behind by a killed
+/// process. A live builder renames each temporary as soon as one subject is written (seconds,
+/// minutes on a slow disk), so an hour never removes the file of a concurrent builder.
+constexpr auto kStaleTemporaryAge = std::chrono::hours(1);
+
+/// True for the names write_atomically (temporary_sibling) gives this folder's own files:
+/// "<id>-<hash>.mpc.tmp-<pid>-<n>" and "settings.json.tmp-<pid>-<n>". Anything else a user
+/// or another tool put in the folder is never touched.
+bool is_own_temporary(const std::string& name) {
+  const size_t at = name.rfind(".tmp-");
+  if (at == std::string::npos) return false;
+  const std::string base = name.substr(0, at), suffix = name.substr(at + 5);
+  const size_t dash = suffix.find('-');
+  auto digits = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (dash == std::string::npos || !digits(suffix.substr(0, dash)) || !digits(suffix.substr(dash + 1))) return false;
+  const bool mpc = base.size() > 4 && base.compare(base.size() - 4, 4, ".mpc") == 0;
+  return mpc || base == "settings.json";
+}
+
+/// Removes stale temporaries (see above) from the cache folder. Best effort: a file another
+/// builder removes first, or one we may not delete, is skipped, never an error.
+void remove_stale_temporaries(const fs::path& dir) {
+  const auto now = fs::file_time_type::clock::now();
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code fe;
+    // symlink_status: a link is never followed, only regular files of our own are removed.
+    if (!fs::is_regular_file(it->symlink_status(fe)) || fe) continue;
+    if (!is_own_temporary(it->path().filename().string())) continue;
+    const auto mtime = fs::last_write_time(it->path(), fe);
+    if (fe || now - mtime < kStaleTemporaryAge) continue;
+    fs::remove(it->path(), fe);
+  }
+}
+
 std::string inputs_signature(const CaseFiles& files, bool with_seg) {
   std::ostringstream s;
   std::vector<fs::path> all(files.images.begin(), files.images.end());
@@ -205,6 +243,7 @@ PreprocessedCohort PreprocessedCohort::build(const Dataset& dataset, const Cohor
   std::error_code ec;
   fs::create_directories(cohort.cache_dir_, ec);
   if (ec) throw Error("cannot create cache folder " + cohort.cache_dir_.string() + ": " + ec.message());
+  remove_stale_temporaries(cohort.cache_dir_);
   if (!fs::exists(cohort.cache_dir_ / "settings.json")) {
     nlohmann::json j{{"settings", settings}, {"spacing_mm", options.preprocess.spacing_mm},
                      {"fov_mm", options.preprocess.fov_mm}, {"zscore", options.preprocess.zscore}};

@@ -7,7 +7,9 @@
 // covers each input file's absolute path, size and modification time, so a changed file is
 // preprocessed again and a second run with the same inputs skips the work. Each file is written
 // to a temporary name and renamed, and carries a checksum that is verified when it is opened: a
-// file left by a killed process can never be read back as valid.
+// file left by a killed process can never be read back as valid. A killed process also leaves
+// its temporary (<name>.tmp-<pid>-<n>); build() removes those of the cache folder once they are
+// more than an hour old (younger ones may belong to a concurrent builder).
 #pragma once
 
 #include <cstdint>
