@@ -155,6 +155,7 @@ TEST(Faithfulness, BatchedPredictions) {
   auto map = torch::arange(100, torch::kFloat).reshape({1, 1, 1, 100}).expand({2, 1, 1, 100}).unsqueeze(0);
   auto input = torch::ones({1, 2, 1, 1, 100});
   FaithfulnessOptions o;
+  o.batch_size = 17;
   int64_t last = 0;
   o.progress = [&](int64_t done, int64_t total) {
     last = done;
@@ -163,6 +164,12 @@ TEST(Faithfulness, BatchedPredictions) {
   auto p = perturbation_predictions(toy, input, map, o);
   EXPECT_EQ(toy.calls, 6);  // 102 inputs in batches of 17
   EXPECT_EQ(last, 102);
+  // The default (one input per forward, the fastest on a CPU) gives the same predictions.
+  MeanToyImpl one;
+  auto p1 = perturbation_predictions(one, input, map, FaithfulnessOptions{});
+  EXPECT_EQ(one.calls, 102);
+  EXPECT_TRUE(torch::equal(p1.deletion, p.deletion));
+  EXPECT_TRUE(torch::equal(p1.addition, p.addition));
   ASSERT_EQ(p.deletion.sizes(), (std::vector<int64_t>{1, 51}));
   // quantile(q) of 0..99 = 99 q; step i deletes values >= 99 (1 - i/50): count = floor(99 i / 50) + 1.
   for (int i = 0; i <= 50; ++i) {
