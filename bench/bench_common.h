@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <iostream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -69,5 +72,67 @@ inline double field(const nlohmann::json& j, const char* key) {
 
 /// "a / b" guarded against a failed (negative) figure.
 inline double ratio(double a, double b) { return a > 0 && b > 0 ? a / b : 0.0; }
+
+/// The network inputs the benchmarks measure: cpu = 4 x 64 x 64 x 48 (training batch 8), paper =
+/// 4 x 128 x 128 x 96 (the paper's input, training batch 2).
+struct Preset {
+  std::string name;
+  int64_t d, h, w, batch;
+  /// "D H W", as the Python baselines take it after --size.
+  std::string size() const {
+    std::ostringstream s;
+    s << d << " " << h << " " << w;
+    return s.str();
+  }
+};
+inline const std::vector<Preset>& presets() {
+  static const std::vector<Preset> all = {{"cpu", 64, 64, 48, 8}, {"paper", 128, 128, 96, 2}};
+  return all;
+}
+
+/// Options shared by bench_train, bench_infer and bench_eval: --runs R, --presets a,b,
+/// --threads T (0 = every core), --json OUT.json, and --measure PRESET [WORD], the mode in which
+/// the program runs itself as a child to measure one figure.
+struct Args {
+  int runs = 3;
+  int threads = 0;
+  std::string presets = "cpu,paper";
+  std::string json_out;
+  std::vector<std::string> measure;  ///< empty unless --measure was given
+  /// The preset named by --measure; nullopt when absent or unknown.
+  std::optional<Preset> measured_preset() const {
+    for (const auto& p : bench::presets())
+      if (!measure.empty() && p.name == measure[0]) return p;
+    return std::nullopt;
+  }
+  bool wants(const Preset& p) const { return presets.find(p.name) != std::string::npos; }
+};
+
+/// Parses the shared options; `measure_words` = values --measure takes (preset name + extras).
+/// Prints the usage and returns nullopt on anything else.
+inline std::optional<Args> parse_args(int argc, char** argv, const std::string& usage, int measure_words = 1) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string opt = argv[i];
+    const int need = opt == "--measure" ? measure_words : 1;
+    if (i + need >= argc || (opt != "--runs" && opt != "--presets" && opt != "--threads" && opt != "--json" &&
+                             opt != "--measure")) {
+      std::cerr << "usage: " << usage << "\n";
+      return std::nullopt;
+    }
+    if (opt == "--runs") a.runs = std::stoi(argv[++i]);
+    else if (opt == "--presets") a.presets = argv[++i];
+    else if (opt == "--threads") a.threads = std::stoi(argv[++i]);
+    else if (opt == "--json") a.json_out = argv[++i];
+    else
+      for (int k = 0; k < need; ++k) a.measure.push_back(argv[++i]);
+  }
+  return a;
+}
+
+/// " --runs R --threads T": what both children of one figure are given.
+inline std::string child_args(const Args& a) {
+  return " --runs " + std::to_string(a.runs) + " --threads " + std::to_string(a.threads);
+}
 
 }  // namespace bench

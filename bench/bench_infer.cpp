@@ -18,12 +18,7 @@ using attribution::Method;
 
 namespace {
 
-struct Preset {
-  std::string name;
-  int64_t d, h, w;
-};
-
-int measure(const Preset& p, int runs) {
+int measure(const bench::Preset& p, int runs) {
   nets::ModelConfig c = nets::ModelConfig::paper(5);
   c.in_size = {4, p.d, p.h, p.w};
   auto model = nets::build_model(c, 0);
@@ -54,43 +49,23 @@ int measure(const Preset& p, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 3, threads = 0;
-  std::string presets = "cpu,paper", measure_preset, json_out;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--runs") runs = std::stoi(value());
-    else if (a == "--presets") presets = value();
-    else if (a == "--threads") threads = std::stoi(value());
-    else if (a == "--json") json_out = value();
-    else if (a == "--measure") measure_preset = value();
-    else {
-      std::cerr << "usage: bench_infer [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]\n";
-      return 2;
-    }
-  }
-  threads = set_torch_threads(threads);
-  const std::vector<Preset> all = {{"cpu", 64, 64, 48}, {"paper", 128, 128, 96}};
-  if (!measure_preset.empty()) {
-    for (const auto& p : all)
-      if (p.name == measure_preset) return measure(p, runs);
-    return 2;
+  const auto args = bench::parse_args(argc, argv, "bench_infer [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]", 1);
+  if (!args) return 2;
+  const int runs = args->runs, threads = set_torch_threads(args->threads);
+  if (!args->measure.empty()) {
+    const auto p = args->measured_preset();
+    return p ? measure(*p, runs) : 2;
   }
   std::printf("Inference of one case, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), fp32, %d threads on both sides, "
               "median of %d runs\n", threads, runs);
   std::printf("%-6s %-26s %10s %10s %10s\n", "preset", "figure", "C++", "Python", "Py/C++");
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& p : all) {
-    if (presets.find(p.name) == std::string::npos) continue;
-    std::ostringstream size;
-    size << p.d << " " << p.h << " " << p.w;
-    const std::string common = " --runs " + std::to_string(runs) + " --threads " + std::to_string(threads);
+  for (const auto& p : bench::presets()) {
+    if (!args->wants(p)) continue;
+    const std::string common = bench::child_args(bench::Args{runs, threads});
     nlohmann::json fig{{"preset", p.name},
                        {"cpp", bench::run_json(bench::shell_quote(argv[0]) + common + " --measure " + p.name)},
-                       {"py", bench::run_json(bench::python_baseline("infer_baseline.py") + common + " --size " + size.str())}};
+                       {"py", bench::run_json(bench::python_baseline("infer_baseline.py") + common + " --size " + p.size())}};
     const std::pair<const char*, const char*> rows[] = {{"probabilities_s", "probabilities, s"},
                                                          {"mprotonet_s", "+ MProtoNet map, s"},
                                                          {"gradcam_s", "+ MProtoNet + GradCAM, s"},
@@ -101,7 +76,7 @@ int main(int argc, char** argv) {
     }
     results.push_back(fig);
   }
-  if (!json_out.empty())
-    std::ofstream(json_out) << nlohmann::json{{"threads", threads}, {"runs", runs}, {"presets", results}}.dump(2) << "\n";
+  if (!args->json_out.empty())
+    std::ofstream(args->json_out) << nlohmann::json{{"threads", threads}, {"runs", runs}, {"presets", results}}.dump(2) << "\n";
   return 0;
 }

@@ -4,8 +4,6 @@
 // figures of Debian's PyTorch running the oracle model (bench/nets_baseline.py) in this run.
 // Each preset runs in a child process of its own so peak RSS is per preset.
 // Usage: bench_nets [--runs R] [--presets cpu,paper]   (default: 3 runs, both presets)
-#include <sys/resource.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,22 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_common.h"
 #include "mprotonet/nets/models.h"
 
 using namespace mprotonet::nets;
 
 namespace {
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1024.0;
-}
 
 // Measures one preset in this process; prints a JSON line.
 int measure(int64_t d, int64_t h, int64_t w, int runs) {
@@ -63,25 +51,9 @@ int measure(int64_t d, int64_t h, int64_t w, int runs) {
     loss.backward();
     if (i > 0) tr.push_back(seconds(t));
   }
-  nlohmann::json j{{"eval_forward_s", median(ev)}, {"train_step_s", median(tr)}, {"peak_rss_mb", peak_rss_mb()}};
+  nlohmann::json j{{"eval_forward_s", bench::median(ev)}, {"train_step_s", bench::median(tr)}, {"peak_rss_mb", bench::peak_rss_mb()}};
   std::cout << j.dump() << std::endl;
   return 0;
-}
-
-nlohmann::json run_json(const std::string& cmd) {
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return nullptr;
-  std::string out;
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  pclose(p);
-  auto pos = out.rfind('{');
-  if (pos == std::string::npos) return nullptr;
-  try {
-    return nlohmann::json::parse(out.substr(pos));
-  } catch (...) {
-    return nullptr;
-  }
 }
 
 }  // namespace
@@ -112,8 +84,8 @@ int main(int argc, char** argv) {
     if (presets.find(p.name) == std::string::npos) continue;
     std::ostringstream size;
     size << p.d << " " << p.h << " " << p.w;
-    auto cpp = run_json(std::string("'") + argv[0] + "' --runs " + std::to_string(runs) + " --measure " + size.str());
-    auto py = run_json(std::string("/usr/bin/python3 '") + MPROTONET_SOURCE_DIR + "/bench/nets_baseline.py' --runs " +
+    auto cpp = bench::run_json(bench::shell_quote(argv[0]) + " --runs " + std::to_string(runs) + " --measure " + size.str());
+    auto py = bench::run_json(bench::python_baseline("nets_baseline.py") + " --runs " +
                        std::to_string(runs) + " --threads " + std::to_string(torch::get_num_threads()) +
                        " --size " + size.str());
     for (const char* key : {"eval_forward_s", "train_step_s", "peak_rss_mb"}) {

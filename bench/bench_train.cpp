@@ -21,12 +21,7 @@ using namespace mprotonet;
 
 namespace {
 
-struct Preset {
-  std::string name;
-  int64_t d, h, w, batch;
-};
-
-int measure(const Preset& p, const std::string& precision, int runs) {
+int measure(const bench::Preset& p, const std::string& precision, int runs) {
   torch::manual_seed(0);  // LibTorch seeds its default generator at random; the input must not vary
   nets::ModelConfig c = nets::ModelConfig::paper(5);
   c.in_size = {4, p.d, p.h, p.w};
@@ -80,44 +75,24 @@ int measure(const Preset& p, const std::string& precision, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int runs = 3, threads = 0;
-  std::string presets = "cpu,paper", measure_preset, measure_precision, json_out;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "--runs") runs = std::stoi(value());
-    else if (a == "--presets") presets = value();
-    else if (a == "--threads") threads = std::stoi(value());
-    else if (a == "--json") json_out = value();
-    else if (a == "--measure") measure_preset = value(), measure_precision = value();
-    else {
-      std::cerr << "usage: bench_train [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]\n";
-      return 2;
-    }
-  }
-  threads = set_torch_threads(threads);
-  const std::vector<Preset> all = {{"cpu", 64, 64, 48, 8}, {"paper", 128, 128, 96, 2}};
-  if (!measure_preset.empty()) {
-    for (const auto& p : all)
-      if (p.name == measure_preset) return measure(p, measure_precision, runs);
-    return 2;
+  const auto args = bench::parse_args(argc, argv, "bench_train [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]", 2);
+  if (!args) return 2;
+  const int runs = args->runs, threads = set_torch_threads(args->threads);
+  if (!args->measure.empty()) {
+    const auto p = args->measured_preset();
+    return p ? measure(*p, args->measure[1], runs) : 2;
   }
   std::printf("Training step, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), all loss terms + AdamW, "
               "%d threads on both sides, median of %d steps\n", threads, runs);
   std::printf("%-6s %-22s %10s %10s %12s\n", "preset", "figure", "C++", "Python", "Py fp32/C++");
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& p : all) {
-    if (presets.find(p.name) == std::string::npos) continue;
-    std::ostringstream size;
-    size << p.d << " " << p.h << " " << p.w;
-    const std::string common = " --runs " + std::to_string(runs) + " --threads " + std::to_string(threads);
+  for (const auto& p : bench::presets()) {
+    if (!args->wants(p)) continue;
+    const std::string common = bench::child_args(bench::Args{runs, threads});
     nlohmann::json fig;
     for (const std::string prec : {"fp32", "bf16"}) {
       fig["cpp_" + prec] = bench::run_json(bench::shell_quote(argv[0]) + common + " --measure " + p.name + " " + prec);
-      fig["py_" + prec] = bench::run_json(bench::python_baseline("train_baseline.py") + common + " --size " + size.str() +
+      fig["py_" + prec] = bench::run_json(bench::python_baseline("train_baseline.py") + common + " --size " + p.size() +
                                           " --batch " + std::to_string(p.batch) + " --precision " + prec);
     }
     const double py32 = bench::field(fig["py_fp32"], "step_s");
@@ -135,8 +110,8 @@ int main(int argc, char** argv) {
     fig["batch"] = p.batch;
     results.push_back(fig);
   }
-  if (!json_out.empty()) {
-    std::ofstream(json_out) << nlohmann::json{{"threads", threads}, {"runs", runs}, {"presets", results}}.dump(2) << "\n";
+  if (!args->json_out.empty()) {
+    std::ofstream(args->json_out) << nlohmann::json{{"threads", threads}, {"runs", runs}, {"presets", results}}.dump(2) << "\n";
   }
   return 0;
 }

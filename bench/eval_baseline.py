@@ -4,31 +4,20 @@ for one case with the oracle's MProtoNet3D_pm5 (tests/helpers/oracle_models.py),
 perturbed inputs evaluated one by one (evaluation mode, no gradients), for the case's MProtoNet
 map. Written from the SPEC. Prints one JSON line: {"curves_one_by_one_s": median, ...}.
 Usage: eval_baseline.py --size D H W [--runs R] [--threads T] [--steps 50]"""
-import argparse
 import json
-import os
 import resource
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'helpers'))
-import oracle_models  # noqa: E402
+from baseline_common import network, oracle_models, parse, parser
 
-ap = argparse.ArgumentParser()
-ap.add_argument('--size', type=int, nargs=3, required=True)
-ap.add_argument('--runs', type=int, default=3)
-ap.add_argument('--threads', type=int, default=0)
+ap = parser()
 ap.add_argument('--steps', type=int, default=50)
-a = ap.parse_args()
-if a.threads:
-    torch.set_num_threads(a.threads)
-cfg = dict(model_name='MProtoNet3D_pm5', in_size=[4] + a.size, out_size=2, features='resnet152_ri', n_layers=6,
-           prototype_shape=[30, 128, 1, 1, 1], f_dist='cos', topk_p=1)
-torch.manual_seed(0)
-net = oracle_models.Proto(cfg).eval()
+a = parse(ap)
+cfg, net = network(a.size)
+net.eval()
 x = torch.randn(1, 4, *a.size)
 with torch.no_grad():
     pred = net(x).argmax(1)

@@ -6,30 +6,18 @@ authors' code gets each output: a forward pass for the probabilities, then one c
 Prints one JSON line with medians: {"probabilities_s", "mprotonet_s", "gradcam_s", "peak_rss_mb"}
 where mprotonet_s = probabilities + MProtoNet map and gradcam_s = that + GradCAM.
 Usage: infer_baseline.py --size D H W [--runs R] [--threads T]"""
-import argparse
 import json
-import os
 import resource
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'helpers'))
-import oracle_models  # noqa: E402
+from baseline_common import network, oracle_models, parse, parser
 
-ap = argparse.ArgumentParser()
-ap.add_argument('--size', type=int, nargs=3, required=True)
-ap.add_argument('--runs', type=int, default=3)
-ap.add_argument('--threads', type=int, default=0)
-a = ap.parse_args()
-if a.threads:
-    torch.set_num_threads(a.threads)
-cfg = dict(model_name='MProtoNet3D_pm5', in_size=[4] + a.size, out_size=2, features='resnet152_ri', n_layers=6,
-           prototype_shape=[30, 128, 1, 1, 1], f_dist='cos', topk_p=1)
-torch.manual_seed(0)
-net = oracle_models.Proto(cfg).eval()
+a = parse(parser())
+cfg, net = network(a.size)
+net.eval()
 x = torch.randn(1, 4, *a.size)
 
 

@@ -3,32 +3,20 @@
 oracle_models.py) on the same configuration. Prints one JSON line:
 {"eval_forward_s": median, "train_step_s": median, "peak_rss_mb": ...}.
 Usage: nets_baseline.py --size D H W [--runs R] [--threads T] [--model MProtoNet3D_pm5]"""
-import argparse
 import json
-import os
 import resource
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'helpers'))
-import oracle_models  # noqa: E402
+from baseline_common import network, oracle_models, parse, parser
 
-ap = argparse.ArgumentParser()
-ap.add_argument('--size', type=int, nargs=3, required=True)
-ap.add_argument('--runs', type=int, default=3)
-ap.add_argument('--threads', type=int, default=0)
+ap = parser()
 ap.add_argument('--model', default='MProtoNet3D_pm5')
-a = ap.parse_args()
-if a.threads:
-    torch.set_num_threads(a.threads)
-cfg = dict(model_name=a.model, in_size=[4] + a.size, out_size=2, features='resnet152_ri', n_layers=6,
-           prototype_shape=[30, 128, 1, 1, 1], f_dist='cos', topk_p=1)
-torch.manual_seed(0)
-net = oracle_models.Proto(cfg)
+a = parse(ap)
+cfg, net = network(a.size, a.model)
 x1 = torch.randn(1, 4, *a.size)
 x2 = torch.randn(2, 4, *a.size)
 target = torch.tensor([0, 1])

@@ -6,37 +6,25 @@ code does it. Written from the SPEC, not from the C++ code.
 Prints one JSON line: {"step_s": median, "peak_rss_mb": ..., "loss": first step's total}.
 Usage: train_baseline.py --size D H W --batch B [--runs R] [--threads T] [--precision fp32|bf16]
        [--model MProtoNet3D_pm5|CNN3D]"""
-import argparse
 import json
-import os
 import random
 import resource
 import statistics
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'tests', 'helpers'))
-import oracle_models  # noqa: E402
+from baseline_common import network, oracle_models, parse, parser
 
-ap = argparse.ArgumentParser()
-ap.add_argument('--size', type=int, nargs=3, required=True)
+ap = parser()
 ap.add_argument('--batch', type=int, default=2)
-ap.add_argument('--runs', type=int, default=3)
-ap.add_argument('--threads', type=int, default=0)
 ap.add_argument('--precision', choices=('fp32', 'bf16'), default='fp32')
 ap.add_argument('--model', default='MProtoNet3D_pm5')
-a = ap.parse_args()
-if a.threads:
-    torch.set_num_threads(a.threads)
-cfg = dict(model_name=a.model, in_size=[4] + a.size, out_size=2, features='resnet152_ri', n_layers=6,
-           prototype_shape=[30, 128, 1, 1, 1], f_dist='cos', topk_p=1)
-torch.manual_seed(0)
+a = parse(ap)
 random.seed(0)
 proto = a.model.startswith('MProtoNet')
-net = oracle_models.Proto(cfg) if proto else oracle_models.CNN(cfg)
+cfg, net = network(a.size, a.model)
 x = torch.randn(a.batch, 4, *a.size)
 y = torch.arange(a.batch) % 2
 w = torch.tensor([1 / 32, 1 / 48])  # w_c = 1 / n_c of a 32 LGG / 48 HGG training set
