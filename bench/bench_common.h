@@ -15,12 +15,21 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mprotonet/core/memory.h"
+
 namespace bench {
 
 inline double median(std::vector<double> v) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
   return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+/// One line on the C++ side's heap (core/memory.h): both C++ and Python allocate tensors with
+/// glibc malloc, and this setting alone changes the C++ training step 2-3x.
+inline void print_heap_setting(bool kept) {
+  std::printf("C++ heap: %s\n", kept ? "freed memory kept in the process (core/memory.h; MPROTONET_MALLOC=system for glibc's defaults)"
+                                      : "glibc malloc defaults");
 }
 
 /// Peak resident set of this process, MB.

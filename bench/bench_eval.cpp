@@ -67,6 +67,7 @@ int measure(const bench::Preset& p, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool heap_kept = mprotonet::keep_freed_memory_in_heap();  // as the CLI does (core/memory.h)
   const auto args = bench::parse_args(argc, argv, "bench_eval [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]", 1);
   if (!args) return 2;
   const int runs = args->runs, threads = set_torch_threads(args->threads);
@@ -76,6 +77,7 @@ int main(int argc, char** argv) {
   }
   std::printf("Evaluation cost per case, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), fp32, %d threads on both sides, "
               "median of %d runs\n", threads, runs);
+  bench::print_heap_setting(heap_kept);
   std::printf("%-6s %-40s %10s %10s\n", "preset", "figure", "C++", "Python");
   nlohmann::json results = nlohmann::json::array();
   for (const auto& p : bench::presets()) {

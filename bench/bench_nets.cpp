@@ -59,6 +59,7 @@ int measure(int64_t d, int64_t h, int64_t w, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool heap_kept = mprotonet::keep_freed_memory_in_heap();  // as the CLI does (core/memory.h)
   int runs = 3;
   std::string presets = "cpu,paper";
   std::vector<int64_t> measure_size;
@@ -79,6 +80,7 @@ int main(int argc, char** argv) {
   std::vector<Preset> all = {{"cpu", 64, 64, 48}, {"paper", 128, 128, 96}};
   std::printf("MProtoNet3D_pm5, resnet152_ri, n_layers 6, fp32, %d threads, median of %d runs\n",
               torch::get_num_threads(), runs);
+  bench::print_heap_setting(heap_kept);
   std::printf("%-6s %-14s %12s %12s %10s\n", "preset", "figure", "C++", "Python", "C++/Py");
   for (const auto& p : all) {
     if (presets.find(p.name) == std::string::npos) continue;

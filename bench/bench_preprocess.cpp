@@ -37,6 +37,7 @@ double cpp_seconds(const fs::path& data, double spacing, int threads, const fs::
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool heap_kept = mprotonet::keep_freed_memory_in_heap();  // as the CLI does (core/memory.h)
   int cases = 8, threads = 0;
   double spacing = 1.5;
   std::string data, json_out;
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
 
   std::printf("Preprocessing %d raw BraTS-geometry cases (4 x 240 x 240 x 155 int16 + seg, .nii.gz) at %.2f mm\n", n,
               spacing);
+  bench::print_heap_setting(heap_kept);
   std::printf("%-22s %10s %10s %10s\n", "figure", "C++", "Python", "C++/Py");
   const double c_all = n / all, c_one = n / one;
   const double p_all = bench::field(py_all, "cases_per_s"), p_one = bench::field(py_one, "cases_per_s");

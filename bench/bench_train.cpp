@@ -75,6 +75,7 @@ int measure(const bench::Preset& p, const std::string& precision, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bool heap_kept = mprotonet::keep_freed_memory_in_heap();  // as the CLI does (core/memory.h)
   const auto args = bench::parse_args(argc, argv, "bench_train [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]", 2);
   if (!args) return 2;
   const int runs = args->runs, threads = set_torch_threads(args->threads);
@@ -84,6 +85,7 @@ int main(int argc, char** argv) {
   }
   std::printf("Training step, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), all loss terms + AdamW, "
               "%d threads on both sides, median of %d steps\n", threads, runs);
+  bench::print_heap_setting(heap_kept);
   std::printf("%-6s %-22s %10s %10s %12s\n", "preset", "figure", "C++", "Python", "Py fp32/C++");
   nlohmann::json results = nlohmann::json::array();
   for (const auto& p : bench::presets()) {

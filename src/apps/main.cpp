@@ -9,6 +9,7 @@
 
 #include "apps/commands.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/memory.h"
 
 namespace mprotonet::cli {
 
@@ -25,6 +26,7 @@ CommandRegistration::CommandRegistration(std::string name, std::string descripti
 
 int main(int argc, char** argv) {
   using namespace mprotonet::cli;
+  mprotonet::keep_freed_memory_in_heap();  // before any tensor: 2-3x faster training steps (core/memory.h)
   CLI::App app{"MProtoNet: interpretable 3D CNN for glioma grading from multi-parametric MRI\n"
                "(Wei, Tam, Tang, MIDL 2023), in C++ on LibTorch."};
   app.set_version_flag("--version", std::string("mprotonet ") + MPROTONET_VERSION);
