@@ -74,6 +74,12 @@ inline std::string python_baseline(const std::string& name) {
   return "/usr/bin/python3 " + shell_quote(std::string(MPROTONET_SOURCE_DIR) + "/bench/" + name);
 }
 
+/// Environment prefix that gives a Python child the same heap setting as ours (core/memory.h),
+/// through glibc's tunables: shows how much of a ratio is the heap and how much the kernels.
+inline std::string python_with_our_heap() {
+  return "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 ";
+}
+
 /// value of `key` in a child's JSON, or -1 when the child failed.
 inline double field(const nlohmann::json& j, const char* key) {
   return j.is_object() && j.contains(key) ? j[key].get<double>() : -1.0;

@@ -3,10 +3,11 @@
 // time per case, training forward + backward time per batch of 2 and peak RSS, beside the same
 // figures of Debian's PyTorch running the oracle model (bench/nets_baseline.py) in this run.
 // Each preset runs in a child process of its own so peak RSS is per preset.
-// Usage: bench_nets [--runs R] [--presets cpu,paper]   (default: 3 runs, both presets)
+// Usage: bench_nets [--runs R] [--presets cpu,paper] [--json OUT.json]   (default: 3 runs, both presets)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -62,15 +63,17 @@ int main(int argc, char** argv) {
   const bool heap_kept = mprotonet::keep_freed_memory_in_heap();  // as the CLI does (core/memory.h)
   int runs = 3;
   std::string presets = "cpu,paper";
+  std::string json_out;
   std::vector<int64_t> measure_size;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--runs" && i + 1 < argc) runs = std::stoi(argv[++i]);
     else if (a == "--presets" && i + 1 < argc) presets = argv[++i];
+    else if (a == "--json" && i + 1 < argc) json_out = argv[++i];
     else if (a == "--measure" && i + 3 < argc) {
       for (int k = 0; k < 3; ++k) measure_size.push_back(std::stoll(argv[++i]));
     } else {
-      std::cerr << "usage: bench_nets [--runs R] [--presets cpu,paper]\n";
+      std::cerr << "usage: bench_nets [--runs R] [--presets cpu,paper] [--json OUT.json]\n";
       return 2;
     }
   }
@@ -82,6 +85,7 @@ int main(int argc, char** argv) {
               torch::get_num_threads(), runs);
   bench::print_heap_setting(heap_kept);
   std::printf("%-6s %-14s %12s %12s %10s\n", "preset", "figure", "C++", "Python", "C++/Py");
+  nlohmann::json results = nlohmann::json::array();
   for (const auto& p : all) {
     if (presets.find(p.name) == std::string::npos) continue;
     std::ostringstream size;
@@ -94,6 +98,11 @@ int main(int argc, char** argv) {
       const double a = cpp.is_object() ? cpp[key].get<double>() : -1, b = py.is_object() ? py[key].get<double>() : -1;
       std::printf("%-6s %-14s %12.3f %12.3f %10.3f\n", p.name.c_str(), key, a, b, b > 0 ? a / b : 0.0);
     }
+    results.push_back({{"preset", p.name}, {"cpp", cpp}, {"py", py}});
+  }
+  if (!json_out.empty()) {
+    std::ofstream(json_out) << nlohmann::json{{"threads", torch::get_num_threads()}, {"runs", runs}, {"presets", results}}.dump(2)
+                            << "\n";
   }
   return 0;
 }

@@ -2,7 +2,9 @@
 // n_layers 6) with every loss term (focal, cluster, separation, mapping, online-CAM) and the
 // AdamW update, exactly as the trainer runs it (engines/train_step.h), at fp32 and bf16, beside
 // Debian's PyTorch running the same step of the oracle model (bench/train_baseline.py) at fp32
-// and under bf16 autocast, in the same run and with the same thread count.
+// and under bf16 autocast, in the same run and with the same thread count; the Python step is
+// also measured with our heap setting (core/memory.h, through GLIBC_TUNABLES), to show how much of
+// the ratio is the heap.
 // Presets: cpu = 4 x 64 x 64 x 48, batch 8; paper = 4 x 128 x 128 x 96, batch 2.
 // Every figure is measured in a child process of its own (peak RSS per figure).
 // Usage: bench_train [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]
@@ -94,14 +96,18 @@ int main(int argc, char** argv) {
     nlohmann::json fig;
     for (const std::string prec : {"fp32", "bf16"}) {
       fig["cpp_" + prec] = bench::run_json(bench::shell_quote(argv[0]) + common + " --measure " + p.name + " " + prec);
-      fig["py_" + prec] = bench::run_json(bench::python_baseline("train_baseline.py") + common + " --size " + p.size() +
-                                          " --batch " + std::to_string(p.batch) + " --precision " + prec);
+      const std::string py = bench::python_baseline("train_baseline.py") + common + " --size " + p.size() +
+                             " --batch " + std::to_string(p.batch) + " --precision " + prec;
+      fig["py_" + prec] = bench::run_json(py);
+      fig["py_our_heap_" + prec] = bench::run_json(bench::python_with_our_heap() + py);
     }
     const double py32 = bench::field(fig["py_fp32"], "step_s");
     for (const std::string prec : {"fp32", "bf16"}) {
       const double c = bench::field(fig["cpp_" + prec], "step_s"), py = bench::field(fig["py_" + prec], "step_s");
       std::printf("%-6s %-22s %10.3f %10.3f %12.2f\n", p.name.c_str(), ("step s, " + prec).c_str(), c, py,
                   bench::ratio(py32, c));
+      std::printf("%-6s %-22s %10s %10.3f   (Python with our heap setting)\n", p.name.c_str(), ("step s, " + prec).c_str(),
+                  "", bench::field(fig["py_our_heap_" + prec], "step_s"));
       std::printf("%-6s %-22s %10.0f %10.0f\n", p.name.c_str(), ("peak RSS MB, " + prec).c_str(),
                   bench::field(fig["cpp_" + prec], "peak_rss_mb"), bench::field(fig["py_" + prec], "peak_rss_mb"));
     }
