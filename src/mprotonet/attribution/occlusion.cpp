@@ -14,6 +14,15 @@ struct Window {
   int64_t channel;
   std::array<int64_t, 3> begin;
   std::array<int64_t, 3> end;
+
+  /// The window's view of a [C, D, H, W] volume. Built with select/narrow, not TensorIndex:
+  /// LibTorch 1.13's TensorIndex copies an uninitialised bool (UBSan "invalid value for type
+  /// 'bool'" under scripts/sanitize.sh).
+  torch::Tensor of(const torch::Tensor& volume) const {
+    auto v = volume.select(0, channel);
+    for (int64_t a = 0; a < 3; ++a) v = v.narrow(a, begin[a], end[a] - begin[a]);
+    return v;
+  }
 };
 
 void check_options(const OcclusionOptions& o) {
@@ -76,19 +85,14 @@ torch::Tensor occlusion(nets::ClassifierImpl& model, const torch::Tensor& input,
       auto batch = sample.expand({static_cast<int64_t>(w1 - w0), shape[0], shape[1], shape[2], shape[3]}).clone();
       for (size_t w = w0; w < w1; ++w) {
         const auto& win = windows[w];
-        batch.index_put_({static_cast<int64_t>(w - w0), win.channel, Slice(win.begin[0], win.end[0]),
-                          Slice(win.begin[1], win.end[1]), Slice(win.begin[2], win.end[2])},
-                         options.baseline);
+        win.of(batch[static_cast<int64_t>(w - w0)]).fill_(options.baseline);
       }
       auto logits = model.forward(batch).index({Slice(), t}).to(torch::kFloat).cpu();
       auto acc = logits.accessor<float, 1>();
       for (size_t w = w0; w < w1; ++w) {
         const auto& win = windows[w];
-        auto idx = std::vector<torch::indexing::TensorIndex>{win.channel, Slice(win.begin[0], win.end[0]),
-                                                            Slice(win.begin[1], win.end[1]),
-                                                            Slice(win.begin[2], win.end[2])};
-        sum.index(idx).add_(base - acc[static_cast<int64_t>(w - w0)]);
-        count.index(idx).add_(1.0);
+        win.of(sum).add_(base - acc[static_cast<int64_t>(w - w0)]);
+        win.of(count).add_(1.0);
       }
       done += static_cast<int64_t>(w1 - w0);
       if (options.progress) options.progress(done, total);
