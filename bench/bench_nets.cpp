@@ -5,11 +5,9 @@
 // Each preset runs in a child process of its own so peak RSS is per preset.
 // Usage: bench_nets [--runs R] [--presets cpu,paper] [--json OUT.json]   (default: 3 runs, both presets)
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -30,8 +28,6 @@ int measure(int64_t d, int64_t h, int64_t w, int runs) {
   auto x1 = torch::randn({1, 4, d, h, w});
   auto x2 = torch::randn({2, 4, d, h, w});
   auto target = torch::tensor({0, 1}, torch::kLong);
-  using clock = std::chrono::steady_clock;
-  auto seconds = [](clock::time_point t) { return std::chrono::duration<double>(clock::now() - t).count(); };
 
   model->eval();
   std::vector<double> ev, tr;
@@ -39,18 +35,18 @@ int measure(int64_t d, int64_t h, int64_t w, int runs) {
     torch::NoGradGuard no_grad;
     model->forward(x1);  // warm-up
     for (int i = 0; i < runs; ++i) {
-      auto t = clock::now();
+      const auto t = bench::Clock::now();
       model->forward(x1);
-      ev.push_back(seconds(t));
+      ev.push_back(bench::seconds_since(t));
     }
   }
   model->train();
   for (int i = 0; i <= runs; ++i) {
-    auto t = clock::now();
+    const auto t = bench::Clock::now();
     model->zero_grad();
     auto loss = torch::nn::functional::cross_entropy(model->forward(x2), target);
     loss.backward();
-    if (i > 0) tr.push_back(seconds(t));
+    if (i > 0) tr.push_back(bench::seconds_since(t));
   }
   nlohmann::json j{{"eval_forward_s", bench::median(ev)}, {"train_step_s", bench::median(tr)}, {"peak_rss_mb", bench::peak_rss_mb()}};
   std::cout << j.dump() << std::endl;
@@ -79,21 +75,17 @@ int main(int argc, char** argv) {
   }
   if (!measure_size.empty()) return measure(measure_size[0], measure_size[1], measure_size[2], runs);
 
-  struct Preset { std::string name; int64_t d, h, w; };
-  std::vector<Preset> all = {{"cpu", 64, 64, 48}, {"paper", 128, 128, 96}};
   std::printf("MProtoNet3D_pm5, resnet152_ri, n_layers 6, fp32, %d threads, median of %d runs\n",
               torch::get_num_threads(), runs);
   bench::print_heap_setting(heap_kept);
   std::printf("%-6s %-14s %12s %12s %10s\n", "preset", "figure", "C++", "Python", "C++/Py");
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& p : all) {
+  for (const auto& p : bench::presets()) {  // the shared input sizes; this benchmark's batch is 2
     if (presets.find(p.name) == std::string::npos) continue;
-    std::ostringstream size;
-    size << p.d << " " << p.h << " " << p.w;
-    auto cpp = bench::run_json(bench::shell_quote(argv[0]) + " --runs " + std::to_string(runs) + " --measure " + size.str());
+    auto cpp = bench::run_json(bench::shell_quote(argv[0]) + " --runs " + std::to_string(runs) + " --measure " + p.size());
     auto py = bench::run_json(bench::python_baseline("nets_baseline.py") + " --runs " +
                        std::to_string(runs) + " --threads " + std::to_string(torch::get_num_threads()) +
-                       " --size " + size.str());
+                       " --size " + p.size());
     for (const char* key : {"eval_forward_s", "train_step_s", "peak_rss_mb"}) {
       const double a = cpp.is_object() ? cpp[key].get<double>() : -1, b = py.is_object() ? py[key].get<double>() : -1;
       std::printf("%-6s %-14s %12.3f %12.3f %10.3f\n", p.name.c_str(), key, a, b, b > 0 ? a / b : 0.0);

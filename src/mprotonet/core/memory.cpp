@@ -16,7 +16,7 @@ bool keep_freed_memory_in_heap() {
   const char* choice = std::getenv("MPROTONET_MALLOC");
   if (choice && std::strcmp(choice, "system") == 0) return false;
 #if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
-  // Order matters: a fixed trim threshold also stops glibc's dynamic threshold adjustment.
+  // Setting either option also turns off glibc's dynamic adjustment of both thresholds.
   return mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1 && mallopt(M_MMAP_MAX, 0) == 1;
 #else
   return false;
