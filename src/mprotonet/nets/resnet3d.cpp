@@ -7,9 +7,9 @@
 
 #include <ATen/autocast_mode.h>
 #include <torch/nn/init.h>
-#include <torch/nn/modules/pooling.h>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/nets/max_pool3d.h"
 
 namespace mprotonet::nets {
 
@@ -138,7 +138,7 @@ torch::nn::Sequential make_resnet3d(const ResNet3dOptions& o) {
   seq->push_back("bn1", tnn::BatchNorm3d(kStemChannels));
   if (o.n_layers >= 3) seq->push_back("relu", tnn::ReLU(tnn::ReLUOptions(true)));
   if (o.n_layers >= 4)
-    seq->push_back("maxpool", tnn::MaxPool3d(tnn::MaxPool3dOptions(3).stride(2).padding(1)));
+    seq->push_back("maxpool", MaxPool3d(3, 2, 1));
   int64_t in_planes = kStemChannels;
   for (int layer = 0; layer < 4 && 5 + layer <= o.n_layers; ++layer) {
     const int64_t planes = kLayerPlanes[layer];
