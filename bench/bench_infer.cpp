@@ -2,7 +2,8 @@
 // MProtoNet3D_pm5 (resnet152_ri, n_layers 6) in evaluation mode, at the CPU preset
 // (4 x 64 x 64 x 48) and the paper's input (4 x 128 x 128 x 96), as `mprotonet predict` computes
 // them (attribution::predict_and_explain: one backbone pass for all outputs), beside Debian's
-// PyTorch doing the same with the oracle model one call per output (bench/infer_baseline.py).
+// PyTorch doing the same with the oracle model one call per output (bench/infer_baseline.py), with
+// glibc's heap defaults and with our heap setting (core/memory.h, through GLIBC_TUNABLES).
 // Usage: bench_infer [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]
 #include <fstream>
 #include <iostream>
@@ -60,21 +61,24 @@ int main(int argc, char** argv) {
   std::printf("Inference of one case, MProtoNet3D_pm5 (resnet152_ri, n_layers 6), fp32, %d threads on both sides, "
               "median of %d runs\n", threads, runs);
   bench::print_heap_setting(heap_kept);
-  std::printf("%-6s %-26s %10s %10s %10s\n", "preset", "figure", "C++", "Python", "Py/C++");
+  std::printf("%-6s %-26s %10s %10s %10s %14s\n", "preset", "figure", "C++", "Python", "Py/C++", "Py, our heap");
   nlohmann::json results = nlohmann::json::array();
   for (const auto& p : bench::presets()) {
     if (!args->wants(p)) continue;
     const std::string common = bench::child_args(bench::Args{runs, threads});
+    const std::string py = bench::python_baseline("infer_baseline.py") + common + " --size " + p.size();
     nlohmann::json fig{{"preset", p.name},
                        {"cpp", bench::run_json(bench::shell_quote(argv[0]) + common + " --measure " + p.name)},
-                       {"py", bench::run_json(bench::python_baseline("infer_baseline.py") + common + " --size " + p.size())}};
+                       {"py", bench::run_json(py)},
+                       {"py_our_heap", bench::run_json(bench::python_with_our_heap() + py)}};
     const std::pair<const char*, const char*> rows[] = {{"probabilities_s", "probabilities, s"},
                                                          {"mprotonet_s", "+ MProtoNet map, s"},
                                                          {"gradcam_s", "+ MProtoNet + GradCAM, s"},
                                                          {"peak_rss_mb", "peak RSS, MB"}};
     for (const auto& [key, label] : rows) {
-      const double c = bench::field(fig["cpp"], key), py = bench::field(fig["py"], key);
-      std::printf("%-6s %-26s %10.3f %10.3f %10.2f\n", p.name.c_str(), label, c, py, bench::ratio(py, c));
+      const double c = bench::field(fig["cpp"], key), py_default = bench::field(fig["py"], key);
+      std::printf("%-6s %-26s %10.3f %10.3f %10.2f %14.3f\n", p.name.c_str(), label, c, py_default,
+                  bench::ratio(py_default, c), bench::field(fig["py_our_heap"], key));
     }
     results.push_back(fig);
   }

@@ -22,6 +22,7 @@ namespace {
 
 // Measures one preset in this process; prints a JSON line.
 int measure(int64_t d, int64_t h, int64_t w, int runs) {
+  torch::manual_seed(0);  // LibTorch seeds its default generator at random; the input must not vary
   ModelConfig c = ModelConfig::paper(5);
   c.in_size = {4, d, h, w};
   auto model = build_model(c, 0);
