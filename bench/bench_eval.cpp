@@ -16,7 +16,7 @@
 #include "mprotonet/metrics/faithfulness.h"
 
 using namespace mprotonet;
-using attribution::Method;
+using attribution::MapMethod;
 
 namespace {
 
@@ -26,7 +26,7 @@ int measure(const bench::Preset& p, int runs) {
   auto model = nets::build_model(c, 0);
   torch::manual_seed(0);  // LibTorch seeds its default generator at random; the input must not vary
   auto x = torch::randn({1, 4, p.d, p.h, p.w});
-  auto e = attribution::predict_and_explain(*model, x, {Method::MProtoNet, Method::GradCAM});
+  auto e = attribution::predict_and_explain(*model, x, {MapMethod::MProtoNet, MapMethod::GradCAM});
   nlohmann::json j;
   const char* map_names[] = {"mprotonet", "gradcam"};
   for (size_t m = 0; m < 2; ++m) {

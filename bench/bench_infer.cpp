@@ -15,7 +15,7 @@
 #include "mprotonet/nets/inference.h"
 
 using namespace mprotonet;
-using attribution::Method;
+using attribution::MapMethod;
 
 namespace {
 
@@ -25,7 +25,7 @@ int measure(const bench::Preset& p, int runs) {
   auto model = nets::build_model(c, 0);
   torch::manual_seed(0);  // LibTorch seeds its default generator at random; the input must not vary
   auto x = torch::randn({1, 4, p.d, p.h, p.w});
-  const std::vector<std::vector<Method>> levels = {{}, {Method::MProtoNet}, {Method::MProtoNet, Method::GradCAM}};
+  const std::vector<std::vector<MapMethod>> levels = {{}, {MapMethod::MProtoNet}, {MapMethod::MProtoNet, MapMethod::GradCAM}};
   auto run = [&](size_t level) {
     if (level == 0) nets::predict(*model, x);
     else attribution::predict_and_explain(*model, x, levels[level]);

@@ -100,21 +100,23 @@ PredictInput case_input(const std::string& dir, double spacing) {
   return in;
 }
 
-std::vector<mprotonet::attribution::Method> parse_methods(const std::string& list, const mprotonet::nets::ClassifierImpl& m) {
-  using mprotonet::attribution::Method;
-  std::vector<Method> out;
+std::vector<mprotonet::attribution::MapMethod> parse_methods(const std::string& list,
+                                                            const mprotonet::nets::ClassifierImpl& m) {
+  using mprotonet::attribution::MapMethod;
+  std::vector<MapMethod> out;
   if (list.empty()) {
-    if (m.is_prototype_model()) out.push_back(Method::MProtoNet);
-    out.push_back(Method::GradCAM);
+    if (m.is_prototype_model()) out.push_back(MapMethod::MProtoNet);
+    out.push_back(MapMethod::GradCAM);
     return out;
   }
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
-    out.push_back(mprotonet::attribution::parse_method(item));
-    mprotonet::check(m.is_prototype_model() || out.back() != Method::MProtoNet,
+  for (const MapMethod method : mprotonet::attribution::parse_map_methods(list)) {
+    const std::string name = mprotonet::attribution::map_method_name(method);
+    mprotonet::check(mprotonet::attribution::from_prediction_pass(method),
+                     "predict computes the mprotonet and gradcam maps; for \"" + name +
+                         "\" use `mprotonet explain` or `mprotonet evaluate`");
+    mprotonet::check(m.is_prototype_model() || method != MapMethod::MProtoNet,
                      "method \"mprotonet\" needs a prototype model, but the model is " + m.config().model_name);
+    out.push_back(method);
   }
   return out;
 }
@@ -151,7 +153,7 @@ int run_predict(const PredictOptions& o) {
   if (!o.maps.empty()) {
     std::filesystem::create_directories(o.maps);
     for (size_t k = 0; k < methods.size(); ++k)
-      input.write_map(o.maps, attribution::method_name(methods[k]), torch::cat(maps[k]));
+      input.write_map(o.maps, attribution::map_method_name(methods[k]), torch::cat(maps[k]));
   }
   std::cout << "predicted:";
   for (int64_t i = 0; i < p.predicted.size(0); ++i) std::cout << " " << p.predicted[i].item<int64_t>();

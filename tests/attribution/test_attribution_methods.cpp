@@ -159,6 +159,19 @@ TEST(Methods, NamesParseAndApply) {
   auto toy = std::make_shared<ToyImpl>(toy_config(), torch::ones({12, 12, 12}));
   EXPECT_FALSE(method_applies(*toy, MapMethod::MProtoNet));
   EXPECT_TRUE(method_applies(*toy, MapMethod::Occlusion));
+  // Only the MProtoNet map and GradCAM come out of the prediction's own pass.
+  EXPECT_TRUE(from_prediction_pass(MapMethod::MProtoNet));
+  EXPECT_TRUE(from_prediction_pass(MapMethod::GradCAM));
+  for (auto m : {MapMethod::GuidedGradCAM, MapMethod::Deconvolution, MapMethod::Occlusion}) {
+    EXPECT_FALSE(from_prediction_pass(m));
+    try {
+      predict_and_explain(*toy, torch::zeros({1, 1, 12, 12, 12}), {m});
+      ADD_FAILURE() << map_method_name(m) << " was accepted by predict_and_explain";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("not " + map_method_name(m)), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(attribute(*toy, m, torch::zeros({1, 1, 12, 12, 12}), torch::zeros({1}, torch::kLong)), Error);
+  }
 }
 
 // ---------------------------------------------------------------------------- oracle parity

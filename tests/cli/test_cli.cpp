@@ -159,6 +159,12 @@ TEST(Cli, PredictCaseWritesProbabilitiesAndMapsOnTheCasesOwnGrid) {
   const auto both = test::run_command(cli() + " predict --model " + (dir / "model.mpn").string() + " --case " + case_dir.string() +
                                       " --tensor x.pt --json " + (dir / "q.json").string());
   EXPECT_NE(both.exit_code, 0);
+  // A method that does not come from the prediction's pass is refused by name, and says where it is.
+  const auto occ = test::run_command(cli() + " predict --model " + (dir / "model.mpn").string() + " --case " +
+                                     case_dir.string() + " --methods gradcam,occlusion --json " + (dir / "o.json").string());
+  EXPECT_NE(occ.exit_code, 0);
+  EXPECT_NE(occ.output.find("for \"occlusion\" use `mprotonet explain`"), std::string::npos) << occ.output;
+  EXPECT_FALSE(fs::exists(dir / "o.json"));
 }
 
 }  // namespace

@@ -104,7 +104,7 @@ TEST_P(Parity, LogitsAndMapsMatchTheOracle) {
   const auto& target = fx.at("target");
   expect_map_close(attribution::gradcam(*model, x, target), fx.at("map_gradcam"), name + " gradcam");
   if (model->is_prototype_model())
-    expect_map_close(attribution::attribute(*model, attribution::Method::MProtoNet, x, target),
+    expect_map_close(attribution::attribute(*model, attribution::MapMethod::MProtoNet, x, target),
                      fx.at("map_mprotonet"), name + " mprotonet map");
   EXPECT_FALSE(model->is_training());  // attribution restores evaluation mode
 }
@@ -118,14 +118,14 @@ TEST_P(Parity, OnePassPredictionAndMapsMatch) {
   auto model = imported(name);
   auto fx = fixture(name);
   const auto& x = fx.at("input");
-  std::vector<attribution::Method> methods = {attribution::Method::GradCAM};
-  if (model->is_prototype_model()) methods.insert(methods.begin(), attribution::Method::MProtoNet);
+  std::vector<attribution::MapMethod> methods = {attribution::MapMethod::GradCAM};
+  if (model->is_prototype_model()) methods.insert(methods.begin(), attribution::MapMethod::MProtoNet);
   const auto e = attribution::predict_and_explain(*model, x, methods);
   EXPECT_LE(max_abs_diff(e.logits, fx.at("logits")), 1e-5) << name;
   EXPECT_TRUE(torch::equal(e.predicted, fx.at("logits").argmax(1))) << name;
   ASSERT_EQ(e.maps.size(), methods.size());
   for (size_t k = 0; k < methods.size(); ++k) {
-    const auto method = attribution::method_name(methods[k]);
+    const auto method = attribution::map_method_name(methods[k]);
     expect_map_close(e.maps[k], attribution::attribute(*model, methods[k], x, e.predicted), name + " " + method);
     const auto& oracle = fx.at(method == "gradcam" ? "map_gradcam" : "map_mprotonet");
     for (int64_t i = 0; i < x.size(0); ++i)

@@ -2,6 +2,8 @@
 #include "mprotonet/attribution/attribution.h"
 
 #include <algorithm>
+#include <set>
+#include <sstream>
 
 #include <torch/autograd.h>
 #include <torch/nn/functional/upsampling.h>
@@ -49,18 +51,39 @@ torch::Tensor gradcam_from(const nets::ModelOutput& out, const torch::Tensor& in
 
 }  // namespace
 
-const std::vector<std::string>& method_names() {
-  static const std::vector<std::string> names = {"mprotonet", "gradcam"};
+const std::vector<std::string>& map_method_names() {
+  static const std::vector<std::string> names = {"mprotonet", "gradcam", "guided-gradcam", "deconvolution",
+                                                 "occlusion"};
   return names;
 }
 
-std::string method_name(Method method) { return method == Method::MProtoNet ? "mprotonet" : "gradcam"; }
+std::string map_method_name(MapMethod method) { return map_method_names().at(static_cast<size_t>(method)); }
 
-Method parse_method(const std::string& name) {
-  if (name == "mprotonet") return Method::MProtoNet;
-  if (name == "gradcam") return Method::GradCAM;
-  throw Error("unknown attribution method \"" + name + "\"; expected one of: mprotonet, gradcam");
+MapMethod parse_map_method(const std::string& name) {
+  const auto& names = map_method_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] == name) return static_cast<MapMethod>(i);
+  std::string valid;
+  for (const auto& n : names) valid += (valid.empty() ? "" : ", ") + n;
+  throw Error("unknown attribution method \"" + name + "\"; expected one of: " + valid);
 }
+
+std::vector<MapMethod> parse_map_methods(const std::string& list) {
+  std::vector<MapMethod> out;
+  std::set<MapMethod> seen;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty()) continue;
+    auto m = parse_map_method(item);
+    check(seen.insert(m).second, "attribution method \"" + item + "\" is listed twice in \"" + list + "\"");
+    out.push_back(m);
+  }
+  check(!out.empty(), "no attribution method in \"" + list + "\"");
+  return out;
+}
+
+bool from_prediction_pass(MapMethod method) { return method == MapMethod::MProtoNet || method == MapMethod::GradCAM; }
 
 torch::Tensor upsample_to_input(const torch::Tensor& map, const torch::Tensor& input) {
   auto up = F::interpolate(map, F::InterpolateFuncOptions()
@@ -92,13 +115,16 @@ torch::Tensor gradcam(nets::ClassifierImpl& model, const torch::Tensor& input, c
 }
 
 ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch::Tensor& input,
-                                        const std::vector<Method>& methods) {
+                                        const std::vector<MapMethod>& methods) {
   check(input.dim() == 5, "prediction input has shape " + c10::str(input.sizes()) + "; expected [N, C, D, H, W]");
   auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model);
-  const bool wants_gradcam = std::find(methods.begin(), methods.end(), Method::GradCAM) != methods.end();
-  for (auto m : methods)
-    check(m != Method::MProtoNet || proto, "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " +
-                                               model.config().model_name);
+  const bool wants_gradcam = std::find(methods.begin(), methods.end(), MapMethod::GradCAM) != methods.end();
+  for (auto m : methods) {
+    check(from_prediction_pass(m), "the prediction's pass gives the mprotonet and gradcam maps, not " +
+                                       map_method_name(m) + " (compute it with compute_map)");
+    check(m != MapMethod::MProtoNet || proto, "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " +
+                                                  model.config().model_name);
+  }
   EvalModeGuard eval(model);
   torch::AutoGradMode grad_mode(wants_gradcam);
   // With GradCAM the pass is recorded; the input requires grad so the conv output is part of
@@ -108,7 +134,7 @@ ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch
   ExplainedPrediction r;
   r.predicted = out.logits.detach().argmax(1);
   for (auto m : methods) {
-    if (m == Method::GradCAM) {
+    if (m == MapMethod::GradCAM) {
       r.maps.push_back(gradcam_from(out, input, r.predicted));
     } else if (proto->p_mode() >= 2) {
       r.maps.push_back(own_class_mean(*proto, out.occurrence_maps.detach(), input, r.predicted));
@@ -121,9 +147,11 @@ ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch
   return r;
 }
 
-torch::Tensor attribute(nets::ClassifierImpl& model, Method method, const torch::Tensor& input,
+torch::Tensor attribute(nets::ClassifierImpl& model, MapMethod method, const torch::Tensor& input,
                         const torch::Tensor& target) {
-  if (method == Method::GradCAM) return gradcam(model, input, target);
+  check(from_prediction_pass(method),
+        "attribute() computes the mprotonet and gradcam maps, not " + map_method_name(method) + " (use compute_map)");
+  if (method == MapMethod::GradCAM) return gradcam(model, input, target);
   auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model);
   check(proto != nullptr, "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " + model.config().model_name);
   return mprotonet_map(*proto, input, target);

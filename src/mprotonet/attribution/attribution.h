@@ -28,13 +28,20 @@ class EvalModeGuard {
   bool was_training_;
 };
 
-enum class Method { MProtoNet, GradCAM };
+/// Every attribution method of SPEC 7. The MProtoNet map and GradCAM are computed here (and
+/// come out of the prediction's own forward pass in predict_and_explain); the others are in
+/// guided.h and occlusion.h, and methods.h dispatches over all of them.
+enum class MapMethod { MProtoNet, GradCAM, GuidedGradCAM, Deconvolution, Occlusion };
 
-/// Command-line names of the methods ("mprotonet", "gradcam").
-const std::vector<std::string>& method_names();
-std::string method_name(Method method);
+/// Command-line names, in this order: mprotonet, gradcam, guided-gradcam, deconvolution, occlusion.
+const std::vector<std::string>& map_method_names();
+std::string map_method_name(MapMethod method);
 /// Parses a name; Error listing the valid names when unknown.
-Method parse_method(const std::string& name);
+MapMethod parse_map_method(const std::string& name);
+/// Parses a comma-separated list ("mprotonet,gradcam"); Error on an unknown or repeated name.
+std::vector<MapMethod> parse_map_methods(const std::string& list);
+/// Whether predict_and_explain and attribute() compute `method` (the MProtoNet map, GradCAM).
+bool from_prediction_pass(MapMethod method);
 
 /// [N, 1, d, h, w] map -> [N, C, D, H, W] (trilinear, align_corners false, repeated over C).
 torch::Tensor upsample_to_input(const torch::Tensor& map, const torch::Tensor& input);
@@ -55,11 +62,13 @@ struct ExplainedPrediction {
 /// Equal (to float rounding) to nets::predict followed by attribute() per method with the
 /// predicted class, which costs one backbone pass per output; here the MProtoNet map of
 /// p_mode >= 2 and GradCAM come from the pass that gives the logits (p_mode < 2 similarity maps
-/// still take a second pass). Model in evaluation mode for the call.
+/// still take a second pass). Model in evaluation mode for the call. Error for a method that is
+/// not from_prediction_pass() or does not apply to the model.
 ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch::Tensor& input,
-                                        const std::vector<Method>& methods);
-/// Dispatches to one method; Error when the method does not apply to the model.
-torch::Tensor attribute(nets::ClassifierImpl& model, Method method, const torch::Tensor& input,
+                                        const std::vector<MapMethod>& methods);
+/// The MProtoNet map or GradCAM for `target`; Error for another method (see methods.h's
+/// compute_map) or when the method does not apply to the model.
+torch::Tensor attribute(nets::ClassifierImpl& model, MapMethod method, const torch::Tensor& input,
                         const torch::Tensor& target);
 
 }  // namespace mprotonet::attribution

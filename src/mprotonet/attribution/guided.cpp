@@ -81,9 +81,6 @@ torch::Tensor run_sequential(tnn::SequentialImpl& seq, torch::Tensor x, ReluRule
   return x;
 }
 
-// Mirrors nets::MProtoNet3DImpl::occurrence_maps (soft masking for p_mode 3 and 5).
-constexpr double kSoftMaskOmega = 10.0, kSoftMaskSigma = 0.5;
-
 torch::Tensor proto_forward(nets::MProtoNet3DImpl& m, const torch::Tensor& input, ReluRule rule) {
   auto x = run_sequential(*m.features, input, rule);
   auto f = run_sequential(*m.add_ons, x, rule);
@@ -91,11 +88,8 @@ torch::Tensor proto_forward(nets::MProtoNet3DImpl& m, const torch::Tensor& input
   if (m.p_mode() >= 2) {
     torch::Tensor maps;
     if (m.p_mode() == 3 || m.p_mode() == 5) {
-      auto h = torch::relu(run_sequential(*m.p_map, x, rule, 0, m.p_map->size() - 1));  // functional ReLU
-      const std::vector<int64_t> dims{1, 2, 3, 4};
-      h = h - h.amin(dims, /*keepdim=*/true);
-      h = h / h.amax(dims, /*keepdim=*/true).clamp_min(nets::MProtoNet3DImpl::kEpsilon);
-      maps = torch::sigmoid(kSoftMaskOmega * (h - kSoftMaskSigma));
+      // The soft mask's ReLU is functional, not a module, so it keeps the standard rule.
+      maps = nets::MProtoNet3DImpl::soft_mask(run_sequential(*m.p_map, x, rule, 0, m.p_map->size() - 1));
     } else {
       maps = run_sequential(*m.p_map, x, rule);
     }

@@ -8,20 +8,11 @@
 
 #include <torch/types.h>
 
+#include "mprotonet/attribution/attribution.h"
 #include "mprotonet/attribution/occlusion.h"
 #include "mprotonet/nets/models.h"
 
 namespace mprotonet::attribution {
-
-enum class MapMethod { MProtoNet, GradCAM, GuidedGradCAM, Deconvolution, Occlusion };
-
-/// Command-line names, in this order: mprotonet, gradcam, guided-gradcam, deconvolution, occlusion.
-const std::vector<std::string>& map_method_names();
-std::string map_method_name(MapMethod method);
-/// Parses a name; Error listing the valid names when unknown.
-MapMethod parse_map_method(const std::string& name);
-/// Parses a comma-separated list ("mprotonet,gradcam"); Error on an unknown or repeated name.
-std::vector<MapMethod> parse_map_methods(const std::string& list);
 
 /// Whether `method` applies to `model` (the MProtoNet map needs a prototype model).
 bool method_applies(const nets::ClassifierImpl& model, MapMethod method);

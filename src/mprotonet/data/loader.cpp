@@ -4,7 +4,7 @@
 #include <ATen/Parallel.h>
 
 #include "mprotonet/core/error.h"
-#include "mprotonet/transforms/augment_rng.h"
+#include "mprotonet/core/rng.h"
 
 namespace mprotonet {
 

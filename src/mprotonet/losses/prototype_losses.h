@@ -10,7 +10,7 @@
 
 #include <functional>
 
-#include "mprotonet/transforms/augment_rng.h"
+#include "mprotonet/core/rng.h"
 
 namespace mprotonet {
 

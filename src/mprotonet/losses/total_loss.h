@@ -13,7 +13,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "mprotonet/losses/prototype_losses.h"
-#include "mprotonet/transforms/augment_rng.h"
+#include "mprotonet/core/rng.h"
 
 namespace mprotonet {
 

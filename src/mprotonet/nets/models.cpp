@@ -125,16 +125,16 @@ torch::Tensor MProtoNet3DImpl::occurrence_head_without_activation(const torch::T
 
 torch::Tensor MProtoNet3DImpl::occurrence_maps(const torch::Tensor& x, torch::Tensor* capture) {
   check(p_mode() >= 2, "occurrence maps exist only for p_mode >= 2");
-  if (p_mode() == 3 || p_mode() == 5) {
-    // Soft masking (MProtoNet A/C): ReLU, min-max scale per sample over prototypes and voxels,
-    // then a steep sigmoid centred at 0.5.
-    auto m = torch::relu(occurrence_head_without_activation(x, capture));
-    const std::vector<int64_t> dims{1, 2, 3, 4};
-    m = m - m.amin(dims, /*keepdim=*/true);
-    m = m / m.amax(dims, /*keepdim=*/true).clamp_min(kEpsilon);
-    return torch::sigmoid(kSoftMaskOmega * (m - kSoftMaskSigma));
-  }
+  if (p_mode() == 3 || p_mode() == 5) return soft_mask(occurrence_head_without_activation(x, capture));
   return run_range(p_map, x, 0, p_map->size(), kSecondConv, capture);
+}
+
+torch::Tensor MProtoNet3DImpl::soft_mask(const torch::Tensor& head) {
+  auto m = torch::relu(head);
+  const std::vector<int64_t> dims{1, 2, 3, 4};
+  m = m - m.amin(dims, /*keepdim=*/true);
+  m = m / m.amax(dims, /*keepdim=*/true).clamp_min(kEpsilon);
+  return torch::sigmoid(kSoftMaskOmega * (m - kSoftMaskSigma));
 }
 
 torch::Tensor MProtoNet3DImpl::occurrence_hidden(const torch::Tensor& x) {

@@ -86,6 +86,10 @@ class MProtoNet3DImpl : public ClassifierImpl {
 
   /// Occurrence maps M(x) from backbone features x (with soft masking for p_mode 3 and 5).
   torch::Tensor occurrence_maps(const torch::Tensor& x, torch::Tensor* gradcam_activation = nullptr);
+  /// Soft masking of MProtoNet A/C (p_mode 3 and 5) applied to the occurrence head's output
+  /// without its Sigmoid: ReLU, min-max scale per sample over prototypes and voxels, then a steep
+  /// sigmoid centred at 0.5 (omega 10). [B, P, d, h, w].
+  static torch::Tensor soft_mask(const torch::Tensor& head);
   /// The occurrence head without its final Sigmoid (p_map[:-1](x)), [B, P, d, h, w].
   torch::Tensor occurrence_head_without_activation(const torch::Tensor& x,
                                                    torch::Tensor* gradcam_activation = nullptr);

@@ -31,7 +31,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "mprotonet/transforms/augment_rng.h"
+#include "mprotonet/core/rng.h"
 
 namespace mprotonet {
 

@@ -1,5 +1,5 @@
-// Seeded random source for augmentation (see augment_rng.h).
-#include "mprotonet/transforms/augment_rng.h"
+// Seeded random source of training: augmentation, the mapping loss, the loader (see rng.h).
+#include "mprotonet/core/rng.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 
