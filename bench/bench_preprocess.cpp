@@ -2,7 +2,8 @@
 // 240 x 240 x 155 int16 .nii.gz written by the synthetic generator) into network tensors (SPEC 3
 // at 1.5 mm: 128 x 128 x 96), as `mprotonet preprocess` does it (PreprocessedCohort::build into a
 // fresh cache, subjects in parallel), beside nibabel + PyTorch doing the same steps in one Python
-// process (bench/preprocess_baseline.py). Cases per second, all cores and one.
+// process (bench/preprocess_baseline.py), also with our heap setting (core/memory.h, through
+// GLIBC_TUNABLES). Cases per second, all cores and one.
 // Usage: bench_preprocess [--cases N] [--spacing MM] [--threads T] [--data BRATS_DIR] [--json OUT.json]
 #include <unistd.h>
 
@@ -75,6 +76,7 @@ int main(int argc, char** argv) {
                              " --spacing " + std::to_string(spacing);
   auto py_all = bench::run_json(py_cmd + " --threads " + std::to_string(threads));
   auto py_one = bench::run_json(py_cmd + " --threads 1");
+  auto py_all_heap = bench::run_json(bench::python_with_our_heap() + py_cmd + " --threads " + std::to_string(threads));
   fs::remove_all(work);
 
   std::printf("Preprocessing %d raw BraTS-geometry cases (4 x 240 x 240 x 155 int16 + seg, .nii.gz) at %.2f mm\n", n,
@@ -86,6 +88,9 @@ int main(int argc, char** argv) {
   std::printf("%-22s %10.3f %10.3f %10.2f\n", ("cases/s, " + std::to_string(threads) + " threads").c_str(), c_all, p_all,
               bench::ratio(c_all, p_all));
   std::printf("%-22s %10.3f %10.3f %10.2f\n", "cases/s, 1 thread", c_one, p_one, bench::ratio(c_one, p_one));
+  const double p_heap = bench::field(py_all_heap, "cases_per_s");
+  std::printf("%-22s %10s %10.3f %10.2f   (Python with our heap setting)\n",
+              ("cases/s, " + std::to_string(threads) + " threads").c_str(), "", p_heap, bench::ratio(c_all, p_heap));
   if (!json_out.empty())
     std::ofstream(json_out) << nlohmann::json{{"cases", n},
                                               {"spacing_mm", spacing},
@@ -93,7 +98,8 @@ int main(int argc, char** argv) {
                                               {"cpp_cases_per_s", c_all},
                                               {"cpp_cases_per_s_1thread", c_one},
                                               {"py", py_all},
-                                              {"py_1thread", py_one}}
+                                              {"py_1thread", py_one},
+                                              {"py_our_heap", py_all_heap}}
                                    .dump(2)
                             << "\n";
   return 0;
