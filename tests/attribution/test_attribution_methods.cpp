@@ -3,8 +3,6 @@
 // PyTorch oracle (tests/helpers/eval_attribution_oracle.py) on CNN3D and MProtoNet3D models.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include "common/test_util.h"
 #include "mprotonet/attribution/guided.h"
 #include "mprotonet/attribution/methods.h"
@@ -178,33 +176,12 @@ TEST(Methods, NamesParseAndApply) {
 const std::vector<std::string> kCases = {"cnn_r18",       "cnn_r50_l5", "pm0_r18_cos", "pm1_r18_cos",
                                          "pm2_r18_l2lin", "pm3_r50_l2", "pm5_r18_l2"};
 
-class Oracle {
- public:
+struct Oracle {
   static const std::filesystem::path& dir() {
-    static Oracle oracle;
-    return oracle.dir_;
+    static const auto d = test::cached_oracle_output(
+        "eval_attribution_oracle.py", {"eval_attribution_oracle.py", "oracle_models.py"}, "eval-attr-oracle");
+    return d;
   }
-
- private:
-  Oracle() {
-    const auto helpers = test::source_dir() / "tests" / "helpers";
-    const size_t hash = std::hash<std::string>{}(read_text_file(helpers / "eval_attribution_oracle.py") +
-                                                 read_text_file(helpers / "oracle_models.py"));
-    const auto cache = std::filesystem::path(MPROTONET_BINARY_DIR) / "test-cache";
-    dir_ = cache / ("eval-attr-oracle-" + std::to_string(hash));
-    if (std::filesystem::exists(dir_ / "done")) return;
-    std::filesystem::create_directories(cache);
-    const auto tmp = cache / ("eval-attr-oracle.tmp-" + std::to_string(::getpid()));
-    auto r = test::run_python_helper("eval_attribution_oracle.py", test::shell_quote(tmp.string()));
-    if (r.exit_code != 0) {
-      ADD_FAILURE() << "oracle failed:\n" << r.output;
-      return;
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, dir_, ec);
-    if (ec) std::filesystem::remove_all(tmp);
-  }
-  std::filesystem::path dir_;
 };
 
 double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {

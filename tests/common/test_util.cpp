@@ -1,6 +1,8 @@
 // Test helpers: paths, temporary directories, child processes.
 #include "common/test_util.h"
 
+#include "mprotonet/core/fs.h"
+
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,6 +81,22 @@ CommandResult run_python_helper(const std::string& script, const std::string& ar
   CommandResult r = run_command(python() + " " + shell_quote(path.string()) + " " + args);
   if (r.exit_code != 0) ADD_FAILURE() << "python helper " << script << " failed (exit " << r.exit_code << "):\n" << r.output;
   return r;
+}
+
+fs::path cached_oracle_output(const std::string& script, const std::vector<std::string>& hashed,
+                              const std::string& name) {
+  std::string sources;
+  for (const auto& h : hashed) sources += read_text_file(source_dir() / "tests" / "helpers" / h);
+  const fs::path cache = fs::path(MPROTONET_BINARY_DIR) / "test-cache";
+  const fs::path dir = cache / (name + "-" + std::to_string(std::hash<std::string>{}(sources)));
+  if (fs::exists(dir)) return dir;
+  fs::create_directories(cache);
+  const fs::path tmp = cache / (name + ".tmp-" + std::to_string(::getpid()));
+  if (run_python_helper(script, shell_quote(tmp.string())).exit_code != 0) return dir;  // failure already reported
+  std::error_code ec;
+  fs::rename(tmp, dir, ec);
+  if (ec) fs::remove_all(tmp);  // another process got there first
+  return dir;
 }
 
 }  // namespace mprotonet::test

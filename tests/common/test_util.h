@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace mprotonet::test {
 
@@ -44,6 +45,14 @@ CommandResult run_command(const std::string& command_line);
 /// Runs a Python helper script under tests/helpers with the given arguments; fails the current
 /// test (ADD_FAILURE) with its output when the script exits non-zero.
 CommandResult run_python_helper(const std::string& script, const std::string& args);
+
+/// The output folder of a Python oracle that writes its files into the folder given as its only
+/// argument, generated once per build tree: build/test-cache/<name>-<hash of the `hashed` helper
+/// scripts>, so a changed oracle regenerates. ctest runs every area in its own process, possibly
+/// in parallel, so the oracle writes to a temporary folder that is renamed into place (the loser
+/// of a race removes its copy). Fails the current test (ADD_FAILURE) when the oracle fails.
+std::filesystem::path cached_oracle_output(const std::string& script, const std::vector<std::string>& hashed,
+                                           const std::string& name);
 
 /// Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);

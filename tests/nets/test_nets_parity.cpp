@@ -8,7 +8,6 @@
 #include <memory>
 #include <set>
 
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -30,35 +29,12 @@ const std::vector<std::string> kCases = {"cnn_r18",     "cnn_r50_l5",    "pm0_r1
                                          "pm1_r18_cos", "pm1_r50_l2",    "pm2_r18_cos", "pm2_r18_l2lin",
                                          "pm3_r50_l2",  "pm4_r18_cos",   "pm5_r152_cos", "pm5_r18_l2"};
 
-// Oracle output. ctest runs every test in its own process, so the output is generated once into
-// the build tree, under a name carrying a hash of the oracle script (a changed oracle regenerates),
-// written to a temporary folder and renamed into place (safe under ctest -j).
-class Oracle {
- public:
+// Oracle output, generated once per build tree (see test::cached_oracle_output).
+struct Oracle {
   static const std::filesystem::path& dir() {
-    static Oracle oracle;
-    return oracle.dir_;
+    static const auto d = test::cached_oracle_output("oracle_models.py", {"oracle_models.py"}, "nets-oracle");
+    return d;
   }
-
- private:
-  Oracle() {
-    const auto script = test::source_dir() / "tests" / "helpers" / "oracle_models.py";
-    const size_t hash = std::hash<std::string>{}(read_text_file(script));
-    const auto cache = std::filesystem::path(MPROTONET_BINARY_DIR) / "test-cache";
-    dir_ = cache / ("nets-oracle-" + std::to_string(hash));
-    if (std::filesystem::exists(dir_ / "cases.json")) return;
-    std::filesystem::create_directories(cache);
-    const auto tmp = cache / ("nets-oracle.tmp-" + std::to_string(::getpid()));
-    auto r = test::run_python_helper("oracle_models.py", test::shell_quote(tmp.string()));
-    if (r.exit_code != 0) {
-      ADD_FAILURE() << "oracle failed:\n" << r.output;
-      return;
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, dir_, ec);
-    if (ec) std::filesystem::remove_all(tmp);  // another process got there first
-  }
-  std::filesystem::path dir_;
 };
 
 std::map<std::string, torch::Tensor> fixture(const std::string& name) {
