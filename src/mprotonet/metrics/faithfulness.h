@@ -24,9 +24,11 @@ namespace mprotonet {
 struct FaithfulnessOptions {
   /// Steps after step 0 (quantiles 100 %, 100 - 100/steps %, ..., 0 %); default 50 (51 points).
   int64_t steps = 50;
-  /// Perturbed inputs per forward call; default 1. On the CPU one input at a time is the fastest
-  /// (bench_eval, 2 cores, 4 x 64 x 64 x 48: 102 forwards take 4.5 s one by one and 21 s in
-  /// batches of 17, whose activations no longer fit in the caches); raise it on a GPU.
+  /// Perturbed inputs per forward call; default 1. On the CPU batching gains little: the
+  /// forwards are convolution-bound (bench_eval, 2 cores, 4 x 64 x 64 x 48, with the CLI's heap
+  /// setting: 102 forwards take 4.8 s one by one and 4.3 s in batches of 17, which need 17 times
+  /// the activation memory; before that setting, batches took 21 s). Raise it on a GPU. Batched
+  /// forwards may round differently from single ones, so the curves can differ slightly.
   int64_t batch_size = 1;
   /// Called after each subject with (forwards done, forwards total); optional.
   std::function<void(int64_t, int64_t)> progress;
