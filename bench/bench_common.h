@@ -77,7 +77,7 @@ inline std::string python_baseline(const std::string& name) {
 /// Environment prefix that gives a Python child the same heap setting as ours (core/memory.h),
 /// through glibc's tunables: shows how much of a ratio is the heap and how much the kernels.
 inline std::string python_with_our_heap() {
-  return "GLIBC_TUNABLES=glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=2147483647 ";
+  return std::string("GLIBC_TUNABLES=") + MPROTONET_HEAP_TUNABLES + " ";
 }
 
 /// value of `key` in a child's JSON, or -1 when the child failed.

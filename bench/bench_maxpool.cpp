@@ -2,8 +2,8 @@
 // LibTorch's own max_pool3d (the kernel Debian's PyTorch runs for the authors' code), on the stem
 // activation of each preset's training batch (64 channels after conv1 and ReLU: cpu
 // 8 x 64 x 32 x 32 x 24, paper 2 x 64 x 64 x 64 x 48), forward alone and forward + backward,
-// both in this process, one after the other, after three warm-up passes each. Results must be equal, and are
-// checked.
+// both in this process, one after the other, after three warm-up passes each. The results must
+// be equal, and are checked.
 // Usage: bench_maxpool [--runs R] [--presets cpu,paper] [--threads T] [--json OUT.json]
 #include <cstdio>
 #include <fstream>

@@ -7,7 +7,6 @@
 #include <functional>
 #include <iostream>
 #include <memory>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -114,7 +113,7 @@ std::vector<mprotonet::attribution::MapMethod> parse_methods(const std::string& 
     mprotonet::check(mprotonet::attribution::from_prediction_pass(method),
                      "predict computes the mprotonet and gradcam maps; for \"" + name +
                          "\" use `mprotonet explain` or `mprotonet evaluate`");
-    mprotonet::check(m.is_prototype_model() || method != MapMethod::MProtoNet,
+    mprotonet::check(mprotonet::attribution::method_applies(m, method),
                      "method \"mprotonet\" needs a prototype model, but the model is " + m.config().model_name);
     out.push_back(method);
   }

@@ -178,8 +178,8 @@ const std::vector<std::string> kCases = {"cnn_r18",       "cnn_r50_l5", "pm0_r18
 
 struct Oracle {
   static const std::filesystem::path& dir() {
-    static const auto d = test::cached_oracle_output(
-        "eval_attribution_oracle.py", {"eval_attribution_oracle.py", "oracle_models.py"}, "eval-attr-oracle");
+    static const auto d =
+        test::cached_oracle_output("eval_attribution_oracle.py", "eval-attr-oracle", {"oracle_models.py"});
     return d;
   }
 };

@@ -83,10 +83,11 @@ CommandResult run_python_helper(const std::string& script, const std::string& ar
   return r;
 }
 
-fs::path cached_oracle_output(const std::string& script, const std::vector<std::string>& hashed,
-                              const std::string& name) {
-  std::string sources;
-  for (const auto& h : hashed) sources += read_text_file(source_dir() / "tests" / "helpers" / h);
+fs::path cached_oracle_output(const std::string& script, const std::string& name,
+                              const std::vector<std::string>& imports) {
+  const fs::path helpers = source_dir() / "tests" / "helpers";
+  std::string sources = read_text_file(helpers / script);
+  for (const auto& h : imports) sources += read_text_file(helpers / h);
   const fs::path cache = fs::path(MPROTONET_BINARY_DIR) / "test-cache";
   const fs::path dir = cache / (name + "-" + std::to_string(std::hash<std::string>{}(sources)));
   if (fs::exists(dir)) return dir;

@@ -47,12 +47,12 @@ CommandResult run_command(const std::string& command_line);
 CommandResult run_python_helper(const std::string& script, const std::string& args);
 
 /// The output folder of a Python oracle that writes its files into the folder given as its only
-/// argument, generated once per build tree: build/test-cache/<name>-<hash of the `hashed` helper
-/// scripts>, so a changed oracle regenerates. ctest runs every area in its own process, possibly
+/// argument, generated once per build tree: build/test-cache/<name>-<hash of `script` and of the
+/// helper scripts it imports, `imports`>, so a changed oracle regenerates. ctest runs every area in its own process, possibly
 /// in parallel, so the oracle writes to a temporary folder that is renamed into place (the loser
 /// of a race removes its copy). Fails the current test (ADD_FAILURE) when the oracle fails.
-std::filesystem::path cached_oracle_output(const std::string& script, const std::vector<std::string>& hashed,
-                                           const std::string& name);
+std::filesystem::path cached_oracle_output(const std::string& script, const std::string& name,
+                                           const std::vector<std::string>& imports = {});
 
 /// Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);

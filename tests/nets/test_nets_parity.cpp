@@ -32,7 +32,7 @@ const std::vector<std::string> kCases = {"cnn_r18",     "cnn_r50_l5",    "pm0_r1
 // Oracle output, generated once per build tree (see test::cached_oracle_output).
 struct Oracle {
   static const std::filesystem::path& dir() {
-    static const auto d = test::cached_oracle_output("oracle_models.py", {"oracle_models.py"}, "nets-oracle");
+    static const auto d = test::cached_oracle_output("oracle_models.py", "nets-oracle");
     return d;
   }
 };

@@ -85,6 +85,10 @@ std::vector<MapMethod> parse_map_methods(const std::string& list) {
 
 bool from_prediction_pass(MapMethod method) { return method == MapMethod::MProtoNet || method == MapMethod::GradCAM; }
 
+bool method_applies(const nets::ClassifierImpl& model, MapMethod method) {
+  return method != MapMethod::MProtoNet || model.is_prototype_model();
+}
+
 torch::Tensor upsample_to_input(const torch::Tensor& map, const torch::Tensor& input) {
   auto up = F::interpolate(map, F::InterpolateFuncOptions()
                                     .size(std::vector<int64_t>{input.size(2), input.size(3), input.size(4)})
@@ -122,8 +126,8 @@ ExplainedPrediction predict_and_explain(nets::ClassifierImpl& model, const torch
   for (auto m : methods) {
     check(from_prediction_pass(m), "the prediction's pass gives the mprotonet and gradcam maps, not " +
                                        map_method_name(m) + " (compute it with compute_map)");
-    check(m != MapMethod::MProtoNet || proto, "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " +
-                                                  model.config().model_name);
+    check(method_applies(model, m), "the MProtoNet map needs a prototype model (MProtoNet3D_pmK), not " +
+                                        model.config().model_name);
   }
   EvalModeGuard eval(model);
   torch::AutoGradMode grad_mode(wants_gradcam);

@@ -42,6 +42,8 @@ MapMethod parse_map_method(const std::string& name);
 std::vector<MapMethod> parse_map_methods(const std::string& list);
 /// Whether predict_and_explain and attribute() compute `method` (the MProtoNet map, GradCAM).
 bool from_prediction_pass(MapMethod method);
+/// Whether `method` applies to `model` (the MProtoNet map needs a prototype model).
+bool method_applies(const nets::ClassifierImpl& model, MapMethod method);
 
 /// [N, 1, d, h, w] map -> [N, C, D, H, W] (trilinear, align_corners false, repeated over C).
 torch::Tensor upsample_to_input(const torch::Tensor& map, const torch::Tensor& input);

@@ -7,10 +7,6 @@
 
 namespace mprotonet::attribution {
 
-bool method_applies(const nets::ClassifierImpl& model, MapMethod method) {
-  return method != MapMethod::MProtoNet || model.is_prototype_model();
-}
-
 torch::Tensor compute_map(nets::ClassifierImpl& model, MapMethod method, const torch::Tensor& input,
                           const torch::Tensor& target, const MapOptions& options) {
   switch (method) {

@@ -14,9 +14,6 @@
 
 namespace mprotonet::attribution {
 
-/// Whether `method` applies to `model` (the MProtoNet map needs a prototype model).
-bool method_applies(const nets::ClassifierImpl& model, MapMethod method);
-
 /// Options of compute_map that only some methods read.
 struct MapOptions {
   /// Occlusion window, stride, baseline, batch and progress.
