@@ -186,6 +186,20 @@ FaithfulnessResult FaithfulnessAccumulator::aggregate() const {
   return r;
 }
 
+std::vector<std::pair<double, double>> FaithfulnessAccumulator::per_subject_areas() const {
+  auto area = [](const std::vector<int>& predictions, int label) {
+    if (predictions.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+    double a = 0.0;
+    for (size_t i = 0; i + 1 < predictions.size(); ++i)
+      a += 0.5 * ((predictions[i] == label ? 1.0 : 0.0) + (predictions[i + 1] == label ? 1.0 : 0.0));
+    return a / static_cast<double>(predictions.size() - 1);
+  };
+  std::vector<std::pair<double, double>> out;
+  for (size_t i = 0; i < labels_.size(); ++i)
+    out.emplace_back(area(deletion_[i], labels_[i]), area(addition_[i], labels_[i]));
+  return out;
+}
+
 void FaithfulnessAccumulator::reset() {
   deletion_.clear();
   addition_.clear();

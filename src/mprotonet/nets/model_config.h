@@ -57,6 +57,10 @@ struct ModelConfig {
 /// stride, unknown backbone with the valid list, ...).
 void validate(const ModelConfig& config);
 
+/// The paper's name of a model row: "CNN" (CNN3D), "ProtoPNet" (pm1), "XProtoNet" (pm2),
+/// "MProtoNet A" / "B" / "C" (pm3 / pm4 / pm5); other names are returned unchanged.
+std::string paper_row_name(const std::string& model_name);
+
 /// Parses the reference keywords; unknown keys, wrong types and invalid values are Errors
 /// naming `source` (a file name or "<json>") and the field. Validates the result.
 ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& source = "<json>");

@@ -55,7 +55,8 @@ std::filesystem::path write_report(const ReportOptions& options);
 std::string report_html(const std::vector<ReportRun>& runs, const std::vector<GallerySection>& gallery,
                         const std::vector<CaseView>& cases,
                         const std::vector<std::pair<std::string, std::string>>& extra_settings,
-                        const std::vector<std::string>& notes, const std::string& title);
+                        const std::vector<std::string>& notes, const std::string& title,
+                        const nlohmann::json& comparison = nlohmann::json());
 
 /// Escapes & < > " ' for HTML text and attribute values.
 std::string html_escape(const std::string& text);

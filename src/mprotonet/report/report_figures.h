@@ -15,6 +15,11 @@
 
 namespace mprotonet {
 
+/// A JSON file's content; Error naming the file when it is not valid JSON.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+/// read_json_file(path), or null when the file does not exist.
+nlohmann::json read_optional_json(const std::filesystem::path& path);
+
 /// One cross-validation run folder as the report reads it.
 struct ReportRun {
   std::filesystem::path dir;
@@ -34,7 +39,7 @@ struct ReportRun {
 };
 
 /// The run folders under `dir`: dir itself when it holds run.json, else every dir/runs/<name>
-/// holding run.json (prototype models first, then by name). Error when there is none or a JSON
+/// holding run.json, in the paper's row order (CNN3D, then p_mode 0..5). Error when there is none or a JSON
 /// file is unreadable.
 std::vector<ReportRun> load_report_runs(const std::filesystem::path& dir);
 
