@@ -44,7 +44,7 @@ struct DemoCommand {
 
 // Declares an option bound to a field of `given` and remembers how to copy it over the preset.
 template <typename T>
-CLI::Option* bind(CLI::App& sub, const std::shared_ptr<DemoCommand>& c, const std::string& name, T ExperimentOptions::*field,
+CLI::Option* declare(CLI::App& sub, const std::shared_ptr<DemoCommand>& c, const std::string& name, T ExperimentOptions::*field,
                   const std::string& help) {
   CLI::Option* opt = sub.add_option(name, c->given.*field, help);
   c->explicit_options.emplace_back(opt, [c, field](ExperimentOptions& o) { o.*field = c->given.*field; });
@@ -78,8 +78,8 @@ CommandRegistration register_demo(
     "evaluated, MProtoNet C compared with each, report.html",
     [](CLI::App& sub) -> Action {
       auto c = std::make_shared<DemoCommand>();
-      bind(sub, c, "--out", &ExperimentOptions::out_dir, "output folder (default demo-run); run again to continue");
-      bind(sub, c, "--data", &ExperimentOptions::data_dir, "BraTS 2020-layout folder instead of the synthetic cohort")
+      declare(sub, c, "--out", &ExperimentOptions::out_dir, "output folder (default demo-run); run again to continue");
+      declare(sub, c, "--data", &ExperimentOptions::data_dir, "BraTS 2020-layout folder instead of the synthetic cohort")
           ->check(CLI::ExistingDirectory);
       sub.add_flag("--full", c->full,
                    "start from the paper's settings (1.5 mm, resnet152_ri, n_layers 6, 5 folds, 100 epochs, batch 32, "
@@ -92,38 +92,38 @@ CommandRegistration register_demo(
           ->check(CLI::Range(0.05, 0.95));
       sub.add_option("--synth-spacing", c->given.synth.spacing, "voxel size of the generated volumes in mm (default 2)")
           ->check(CLI::Range(0.5, 8.0));
-      bind(sub, c, "--seed", &ExperimentOptions::seed, "seed of the cohort, the folds and training (default 0)");
-      bind(sub, c, "--spacing", &ExperimentOptions::spacing_mm, "preprocessed voxel size in mm (default 4 -> 48x48x36)")
+      declare(sub, c, "--seed", &ExperimentOptions::seed, "seed of the cohort, the folds and training (default 0)");
+      declare(sub, c, "--spacing", &ExperimentOptions::spacing_mm, "preprocessed voxel size in mm (default 4 -> 48x48x36)")
           ->check(CLI::Range(0.5, 16.0));
-      bind(sub, c, "--folds", &ExperimentOptions::folds, "cross-validation folds (default 3)")->check(CLI::Range(2, 20));
-      bind(sub, c, "--epochs", &ExperimentOptions::epochs, "joint epochs per fold of the prototype rows (default 24)")
+      declare(sub, c, "--folds", &ExperimentOptions::folds, "cross-validation folds (default 3)")->check(CLI::Range(2, 20));
+      declare(sub, c, "--epochs", &ExperimentOptions::epochs, "joint epochs per fold of the prototype rows (default 24)")
           ->check(CLI::Range(int64_t{1}, int64_t{100000}));
-      bind(sub, c, "--cnn-epochs", &ExperimentOptions::cnn_epochs, "epochs per fold of CNN3D (default 12)")
+      declare(sub, c, "--cnn-epochs", &ExperimentOptions::cnn_epochs, "epochs per fold of CNN3D (default 12)")
           ->check(CLI::Range(int64_t{1}, int64_t{100000}));
-      bind(sub, c, "--last-layer-epochs", &ExperimentOptions::last_layer_epochs,
+      declare(sub, c, "--last-layer-epochs", &ExperimentOptions::last_layer_epochs,
            "last-layer epochs after each push (default 5)")
           ->check(CLI::Range(int64_t{0}, int64_t{100000}));
-      bind(sub, c, "--push-interval", &ExperimentOptions::push_interval,
+      declare(sub, c, "--push-interval", &ExperimentOptions::push_interval,
            "push after every N-th joint epoch and after the last; 0 = after the last only (default 0)")
           ->check(CLI::Range(int64_t{0}, int64_t{100000}));
-      bind(sub, c, "--batch-size", &ExperimentOptions::batch_size,
+      declare(sub, c, "--batch-size", &ExperimentOptions::batch_size,
            "subjects per batch (default 8; lowered to the smallest training fold when larger)")
           ->check(CLI::Range(int64_t{1}, int64_t{4096}));
-      bind(sub, c, "--features", &ExperimentOptions::features, "backbone (default resnet18_ri)");
-      bind(sub, c, "--n-layers", &ExperimentOptions::n_layers, "backbone children kept (default 5)")
+      declare(sub, c, "--features", &ExperimentOptions::features, "backbone (default resnet18_ri)");
+      declare(sub, c, "--n-layers", &ExperimentOptions::n_layers, "backbone children kept (default 5)")
           ->check(CLI::Range(int64_t{1}, int64_t{8}));
-      bind(sub, c, "--precision", &ExperimentOptions::precision, "fp32 or bf16 autocast (default bf16)");
-      bind(sub, c, "--device", &ExperimentOptions::device, "cpu, cuda or cuda:N (default cpu)");
-      bind(sub, c, "--augment", &ExperimentOptions::augment, "training augmentation sequence (default fl0: flips)");
-      bind(sub, c, "--methods", &ExperimentOptions::methods,
+      declare(sub, c, "--precision", &ExperimentOptions::precision, "fp32 or bf16 autocast (default bf16)");
+      declare(sub, c, "--device", &ExperimentOptions::device, "cpu, cuda or cuda:N (default cpu)");
+      declare(sub, c, "--augment", &ExperimentOptions::augment, "training augmentation sequence (default fl0: flips)");
+      declare(sub, c, "--methods", &ExperimentOptions::methods,
            "attribution methods evaluated (default mprotonet,gradcam; also guided-gradcam, deconvolution, occlusion)");
-      bind(sub, c, "--faithfulness-subjects", &ExperimentOptions::faithfulness_subjects,
+      declare(sub, c, "--faithfulness-subjects", &ExperimentOptions::faithfulness_subjects,
            "deletion / addition on at most N test subjects per fold (default 4; 0 = all)")
           ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
-      bind(sub, c, "--faithfulness-steps", &ExperimentOptions::faithfulness_steps,
+      declare(sub, c, "--faithfulness-steps", &ExperimentOptions::faithfulness_steps,
            "deletion / addition steps after step 0 (default 50)")
           ->check(CLI::Range(int64_t{1}, int64_t{1000}));
-      bind(sub, c, "--report-cases", &ExperimentOptions::report_cases, "test cases explained in the report (default 4)")
+      declare(sub, c, "--report-cases", &ExperimentOptions::report_cases, "test cases explained in the report (default 4)")
           ->check(CLI::Range(0, 100));
       auto* recal = sub.add_option("--recalibrate-bn", c->given.recalibrate_bn,
                                    "re-estimate BatchNorm statistics before each push and at the end (default true)");
