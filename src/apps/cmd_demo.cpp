@@ -19,6 +19,7 @@
 #include "apps/commands.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/data/splits.h"
@@ -186,6 +187,7 @@ int run_demo(DemoCommand o) {
   timing["preprocessing"] = seconds_since(t);
   const auto sh = cohort.shape();
   nlohmann::json demo{{"format", "mprotonet-demo-1"},
+                      {"mprotonet", build_info_json()},
                       {"settings", settings_json(o)},
                       {"dataset",
                        {{"cases", cohort.size()},

@@ -13,6 +13,7 @@
 
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/data/splits.h"
@@ -256,6 +257,8 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
                   " differ); choose another --out or repeat the original options");
     }
   } else {
+    // The code that started the run (a resumed run keeps this record; not part of the comparison).
+    info["mprotonet"] = build_info_json();
     write_text_atomically(run_json, info.dump(2) + "\n");
   }
 
