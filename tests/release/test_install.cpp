@@ -135,9 +135,14 @@ TEST_F(Installed, RunsAWorkflowWhoseOutputsRecordTheBuild) {
     return r.exit_code == 0;
   };
   ASSERT_TRUE(ok(installed("synth --out " + q(data) + " --cases 6 --hgg-fraction 0.5 --shape 48,48,32 --spacing 4")));
-  ASSERT_TRUE(ok(installed("train --data " + q(data) + " --out " + q(run) + " --cache " + q(cache) +
-                           " --model-name CNN3D --folds 2 --epochs 1 --features resnet18_ri --n-layers 5"
-                           " --batch-size 2 --spacing 6 --threads 2")));
+  const std::string train = installed("train --data " + q(data) + " --out " + q(run) + " --cache " + q(cache) +
+                                       " --model-name CNN3D --folds 2 --epochs 1 --features resnet18_ri --n-layers 5"
+                                       " --batch-size 2 --spacing 6 --threads 2");
+  ASSERT_TRUE(ok(train));
+  // Resuming (nothing left to do) is not refused: the recorded build is not a setting that must agree.
+  const std::string run_json = read_text_file(run / "run.json");
+  ASSERT_TRUE(ok(train + " --resume"));
+  EXPECT_EQ(read_text_file(run / "run.json"), run_json);
   ASSERT_TRUE(ok(installed("evaluate --run " + q(run) + " --data " + q(data) + " --cache " + q(cache) +
                            " --methods gradcam --no-faithfulness")));
   ASSERT_TRUE(ok(installed("report " + q(run) + " --cases 0 --quiet")));

@@ -49,6 +49,7 @@ int p_mode_of(const std::string& model_name) {
 json comparable_run_info(json info) {
   for (const char* k : {"device", "loader_workers", "threads", "eval_batch_size", "eval_interval"}) info["train"].erase(std::string(k));
   info.erase(std::string("cache_dir"));
+  info.erase(std::string("mprotonet"));  // the build that started the run; a later build may resume it
   return info;
 }
 
@@ -257,8 +258,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
                   " differ); choose another --out or repeat the original options");
     }
   } else {
-    // The code that started the run (a resumed run keeps this record; not part of the comparison).
-    info["mprotonet"] = build_info_json();
+    info["mprotonet"] = build_info_json();  // the code that started the run (core/version.h)
     write_text_atomically(run_json, info.dump(2) + "\n");
   }
 
