@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Install rules and the Debian package, included at the end of the top-level CMakeLists.txt.
 #   cmake --install build --prefix P   ->  P/bin/mprotonet
 #                                          P/share/mprotonet/...          (resources/: run-time data)

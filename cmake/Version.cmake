@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The version header of src/mprotonet/core/version.cpp: regenerated at every build by
 # cmake/write_version.cmake (a cheap `git rev-parse` + `git status`), rewritten only when the
 # commit or the modified state changes. Ninja's restat on the byproduct then recompiles

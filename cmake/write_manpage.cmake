@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Script run at install time (cmake -P, from cmake/Install.cmake): writes OUTPUT, the gzipped
 # man page of the CLI EXE, with Debian's help2man (HELP2MAN): the synopsis and options from
 # `EXE --help`, a COMMANDS section with every subcommand's options (`EXE --help-all`), and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Script run at every build (cmake -P, by the mprotonet_version target of cmake/Version.cmake):
 # writes OUTPUT, the header with the version and the git commit the sources are at, and touches it
 # only when its content changes, so an unchanged tree rebuilds nothing and a new commit

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs every Debian package the project needs (idempotent: does nothing when all are present).
 # Run as root or with sudo available.
 set -euo pipefail

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet demo`: the main job. On the built-in synthetic cohort (default) or a BraTS folder
 // (--data): build the cohort, preprocess it into the cache, cross-validate MProtoNet C
 // (MProtoNet3D_pm5) and the CNN + GradCAM baseline (CNN3D), evaluate both (classification,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet info`: what this binary is (version, commit), its licence, how to cite it, and where
 // it looks for its run-time data (core/resources.h); `--resource FILE` prints the path a data file
 // resolves to, so scripts and the install test can see which copy of the data a binary reads.

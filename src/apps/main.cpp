@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Entry point of the `mprotonet` CLI: builds the subcommands from the registry, parses, runs,
 // and turns every error into a message and a non-zero exit code (never a crash).
 #include <CLI/CLI.hpp>

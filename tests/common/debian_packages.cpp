@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // See debian_packages.h.
 #include "common/debian_packages.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Which Debian packages a binary needs at run time, found independently of CPack: the shared
 // libraries its dynamic section names (readelf -d, NEEDED), where the loader finds them (ldd),
 // and the package owning each file (dpkg -S). Used by tests/release (third-party notices) and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Validates a CITATION.cff against the Citation File Format 1.2.0 JSON schema (Debian's PyYAML and
 jsonschema, with format checks), then prints the parsed document as JSON for the C++ test to read.
 

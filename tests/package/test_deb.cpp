@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/package: the Debian package. `cpack -G DEB` from the build folder's CPack configuration
 // (cmake/Install.cmake), checked with dpkg-deb: control fields, dependencies (the runtime packages
 // of the libraries the binary loads, found independently with readelf + ldd + dpkg -S; never a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/release: how to cite. CITATION.cff is valid Citation File Format 1.2.0 (checked by
 // Debian's jsonschema against the published schema, tests/data/cff/), names this software with
 // the project's version and the MProtoNet paper; the README's "Citing" section says the same.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/release: `cmake --install build --prefix P` into a temporary prefix, then the installed
 // binary used from there: its files (binary, data, licence and notices, man page), its data
 // lookup (the installed copy, never the source tree), and a whole small workflow (synth, train,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/release: the licence. LICENSE is the MIT text with the project's copyright, and every
 // source file carries the one-line SPDX identifier (checked here by a walk of its own, so that a
 // file the script overlooks is still caught); scripts/spdx.sh adds the line idempotently.

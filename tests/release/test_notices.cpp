@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/release: third-party notices. THIRD_PARTY.md's table "Files in this repository" must list
 // every file shipped under tests/data/, resources/ and third_party/ (a path glob per row), each
 // row must still match a file, and every shared library the CLI loads directly must be named with

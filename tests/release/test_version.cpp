@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // tests/release: the version and the git commit a binary was built from (core/version.h). The CLI
 // prints them; cmake/write_version.cmake finds them (checked on scratch git repositories: a
 // commit, uncommitted changes, no repository, a tree inside someone else's repository, a commit

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run-time data lookup (see resources.h).
 #include "mprotonet/core/resources.h"
 

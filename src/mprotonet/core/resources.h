@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Where the tool finds the data files it needs at run time (the anatomy the synthetic cohort is
 // built on, vendored viewer code): one lookup, so a build folder, an installed copy and a
 // relocated tree all find the same files.

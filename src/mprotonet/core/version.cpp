@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The build's version and commit (see version.h). Compiled on its own (outside the unity batches
 // and the precompiled header), so the header regenerated after a commit recompiles only this file.
 #include "mprotonet/core/version.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The tool's version and the git commit it was built from, so every result (run.json,
 // evaluation.json, the report, `mprotonet --version`) can be traced to the code that made it.
 // The values come from a header generated at build time (cmake/write_version.cmake); only

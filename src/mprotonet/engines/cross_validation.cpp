@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Cross-validation driver and result aggregation (see cross_validation.h).
 #include "mprotonet/engines/cross_validation.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run evaluation and single-case explanation (SPEC 7, 8).
 #include "mprotonet/engines/evaluator.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The HTML results report (see html.h).
 #include "mprotonet/report/html.h"
 
