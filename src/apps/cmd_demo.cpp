@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet demo`: the main job, the paper's experiment (engines/experiment.h). On the built-in
 // synthetic cohort (default) or a BraTS folder (--data): six model rows cross-validated on the
 // same folds, each evaluated, MProtoNet C compared with every other row per subject, report.html.

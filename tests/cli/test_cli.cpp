@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End-to-end tests of the `mprotonet` CLI: help and exit codes of every subcommand, the demo
 // job on a tiny synthetic cohort, `dataset`, and `predict --case` on a real case with maps
 // written back onto the case's own T1 grid.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Filesystem helpers shared by every writer: atomic writes (temporary name then rename) so
 // nothing already written is ever left half-replaced.
 #pragma once

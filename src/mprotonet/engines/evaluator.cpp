@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run evaluation and single-case explanation (SPEC 7, 8).
 #include "mprotonet/engines/evaluator.h"
 
@@ -16,6 +17,7 @@
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/text.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/io/nifti.h"
@@ -404,6 +406,7 @@ json evaluate_run(const EvaluationOptions& o) {
   json methods_j = json::array();
   for (auto m : methods) methods_j.push_back(attribution::map_method_name(m));
   json out{{"format", "mprotonet-evaluation-1"},
+           {"mprotonet", build_info_json()},
            {"run_dir", fs::absolute(o.run_dir).lexically_normal().string()},
            {"model_name", model_name},
            {"methods", methods_j},

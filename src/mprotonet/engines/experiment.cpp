@@ -13,6 +13,7 @@
 #include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/data/splits.h"
@@ -254,6 +255,7 @@ fs::path run_experiment(const ExperimentOptions& o) {
   if (!batch_note.empty()) log("  note: " + batch_note);
   const auto sh = cohort.shape();
   json demo{{"format", "mprotonet-demo-1"},
+            {"mprotonet", build_info_json()},
             {"settings", to_json(o)},
             {"effective_batch_size", batch_size},
             {"notes", batch_note.empty() ? json::array() : json::array({batch_note})},

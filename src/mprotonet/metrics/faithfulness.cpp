@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Incremental deletion / addition (SPEC 8).
 #include "mprotonet/metrics/faithfulness.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Wilcoxon signed-rank and paired t-test (SPEC 8), written to agree with scipy.stats.
 #include "mprotonet/metrics/significance.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Paired significance tests across folds (SPEC 8: the paper reports that MProtoNet's maps are
 // significantly better): two-sided Wilcoxon signed-rank and paired t-test, matching
 // scipy.stats.wilcoxon (zero_method "wilcox", no continuity correction, exact distribution when

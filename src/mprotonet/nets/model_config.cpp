@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reference-keyword model configuration: parsing, validation, JSON round trip.
 #include "mprotonet/nets/model_config.h"
 

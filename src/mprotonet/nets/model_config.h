@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Model configuration in the reference's own keyword names (SPEC 10): what `getattr(models,
 // model_name)(**kwargs)` receives in the authors' code, read from / written to JSON.
 // {"model_name": "MProtoNet3D_pm5", "in_size": [4,128,128,96], "out_size": 2,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The HTML results report (see html.h).
 #include "mprotonet/report/html.h"
 
@@ -15,6 +16,7 @@
 #include "mprotonet/attribution/methods.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/metrics/missing_modalities.h"
 #include "mprotonet/metrics/significance.h"
 #include "mprotonet/nets/model_config.h"
@@ -703,9 +705,13 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
   bool first = true;
   for (const auto& r : runs) {
     o << (first ? "" : ", ") << "<code>" << h(r.dir.string()) << "</code>";
+    if (r.run.contains("mprotonet")) o << " (trained by mprotonet " << h(version_line(r.run.at("mprotonet"))) << ")";
     first = false;
   }
-  o << ". MProtoNet: Wei, Tam, Tang, MIDL 2023.</div></footer>\n</body></html>\n";
+  o << ". Written by mprotonet " << h(version_line())
+    << ". Cite the method, Wei, Tam, Tang: MProtoNet, Medical Imaging with Deep Learning (MIDL 2023), PMLR 227:1798-1812,"
+       " and this software with its version and commit: see CITATION.cff and the README's <i>Citing</i> section."
+       "</div></footer>\n</body></html>\n";
   return o.str();
 }
 

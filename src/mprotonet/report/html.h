@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The results report (issue 7): one self-contained report.html, readable offline in any browser
 // (simple CSS in the page, no script, no network; pictures as PNG files in report_files/ beside
 // it, plots as inline SVG), generated from the run folders' run.json, results.json,

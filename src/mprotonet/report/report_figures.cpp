@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run folders, prototype gallery and explained test cases of the HTML report (see report_figures.h).
 #include "mprotonet/report/report_figures.h"
 

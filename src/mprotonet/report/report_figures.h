@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The pieces of the HTML report (report/html.h) that need models and data: the run folders a
 // report covers, the prototype gallery (pictures from each model file's push record) and a few
 // test cases explained at report time with their fold's model (input with the tumour outline,
