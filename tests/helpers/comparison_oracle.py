@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Independent check of an experiment folder's comparison.json (the paired comparison of the
 reference row with every other row, per held-out subject).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The paper's configuration exercised end to end (the closest this CPU machine gets to the GPU
 // run): `demo --full` on a handful of synthetic BraTS-size subjects runs the paper's network at
 // the paper's input size (resnet152_ri, n_layers 6, 128 x 128 x 96 at 1.5 mm), the full

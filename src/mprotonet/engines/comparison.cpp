@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Paired per-subject comparison of model rows (see comparison.h).
 #include "mprotonet/engines/comparison.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The paired comparison of the paper's experiment (docs/method.md#significance): one reference
 // row (MProtoNet C) against every other row, each explained by its own map (GradCAM for the CNN,
 // the prototype map for prototype models), paired per held-out subject over all folds. With three

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The paper's experiment pipeline (see experiment.h).
 #include "mprotonet/engines/experiment.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The paper's experiment as one pipeline (docs/method.md#six-rows): cohort (the built-in synthetic
 // one or a BraTS folder) -> preprocessing cache -> cross-validation of every model row on the same
 // folds -> evaluation of each row -> the paired comparison of MProtoNet C with every other row ->

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Report section of the per-subject comparison (see comparison_section.h).
 #include "mprotonet/report/comparison_section.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The report's section on the paired comparison of the paper's experiment (comparison.json,
 // engines/comparison.h): the reference row (MProtoNet C) against every other row on AP, IDS and
 // BAC, paired per held-out subject, with the test statistic, the number of pairs and p.
