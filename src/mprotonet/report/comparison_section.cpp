@@ -57,8 +57,8 @@ std::string comparison_section_html(const json& c) {
   o << "<div class=\"scroll\"><table><tr><th>Row</th>";
   static const std::vector<std::pair<std::string, std::string>> metrics{{"ap", "AP ↑"}, {"ids", "IDS ↓"}, {"bac", "BAC ↑"}};
   for (const auto& [key, label] : metrics)
-    o << "<th class=\"num\">" << label << ": " << html_escape(nets::paper_row_name(ref)) << " vs row</th><th class=\"num\">W</th>"
-      << "<th class=\"num\">n</th><th class=\"num\">p</th>";
+    o << "<th class=\"num\">" << label << "<br><span class=\"sd\">" << html_escape(nets::paper_row_name(ref))
+      << " vs row</span></th><th class=\"num\">test</th>";
   o << "</tr>\n";
   for (const auto& row : c["rows"]) {
     const std::string model = row.value("model", "");
@@ -67,16 +67,16 @@ std::string comparison_section_html(const json& c) {
     for (const auto& [key, label] : metrics) {
       const json m = row.contains("metrics") && row["metrics"].contains(key) ? row["metrics"][key] : json();
       if (!m.is_object()) {
-        o << "<td class=\"num\" colspan=\"4\"><span class=\"na\">not evaluated</span></td>";
+        o << "<td class=\"num\" colspan=\"2\"><span class=\"na\">not evaluated</span></td>";
         continue;
       }
       const double p = number(m, "/wilcoxon/p_value");
       const bool sig = std::isfinite(p) && p < 0.05;
       o << "<td class=\"num\">" << fmt(number(m, "/a_mean")) << " vs " << fmt(number(m, "/b_mean")) << "</td>"
-        << "<td class=\"num\">" << fmt(number(m, "/wilcoxon/statistic"), 1) << "</td>"
-        << "<td class=\"num\">" << static_cast<long long>(number(m, "/n")) << " ("
-        << static_cast<long long>(number(m, "/wilcoxon/n_nonzero")) << ")</td>"
-        << "<td class=\"num\">" << (sig ? "<b>" : "") << fmt_p(p) << (sig ? "</b>" : "") << "</td>";
+        << "<td class=\"num\">" << (sig ? "<b>" : "") << "p " << fmt_p(p) << (sig ? "</b>" : "")
+        << "<br><span class=\"sd\">W " << fmt(number(m, "/wilcoxon/statistic"), 1) << ", n "
+        << static_cast<long long>(number(m, "/n")) << " (" << static_cast<long long>(number(m, "/wilcoxon/n_nonzero"))
+        << ")</span></td>";
     }
     o << "</tr>\n";
   }
