@@ -203,6 +203,14 @@ TEST(ReportHtml, TablesFromHandWrittenJsonAndEscaping) {
   o.dir = dir;
   o.log = [](const std::string&) {};
   o.extra_settings = {{"whole job wall time", "7 min <b>"}};
+  // A hand-written comparison.json (the per-subject tests of the experiment), with a hostile name.
+  const nlohmann::json metric{{"n", 12}, {"a_mean", 0.64}, {"b_mean", 0.11},
+                              {"wilcoxon", {{"statistic", 3.0}, {"p_value", 0.0123}, {"n_nonzero", 10}}}};
+  const nlohmann::json comparison{
+      {"reference", {{"model", "MProtoNet3D_pm5"}}},
+      {"rows", {{{"model", "CNN3D"}, {"method", "gradcam"}, {"metrics", {{"ap", metric}}}},
+                {{"model", "<i>odd"}, {"method", "mprotonet"}, {"metrics", nlohmann::json::object()}}}}};
+  write_text_atomically(dir / "comparison.json", comparison.dump());
   const fs::path out = write_report(o);
   EXPECT_EQ(out, fs::absolute(dir / "report.html").lexically_normal());
   const std::string html = read_text_file(out);
@@ -221,7 +229,13 @@ TEST(ReportHtml, TablesFromHandWrittenJsonAndEscaping) {
   // Missing modalities, significance with its low-power note, paired cross-model comparison.
   EXPECT_NE(html.find("T1 + T1CE"), std::string::npos);
   EXPECT_NE(html.find("Low power:"), std::string::npos);
-  EXPECT_NE(html.find("(MProtoNet map) vs CNN3D (GradCAM), paired by fold"), std::string::npos);
+  // The per-subject comparison: means, p in bold when below 0.05, W and n; rows not evaluated said so.
+  EXPECT_NE(html.find("Significance: MProtoNet C against every other row"), std::string::npos);
+  EXPECT_NE(html.find("0.640 vs 0.110</td><td class=\"num\"><b>p 0.012</b><br><span class=\"sd\">W 3.0, n 12 (10)"),
+            std::string::npos);
+  EXPECT_NE(html.find("&lt;i&gt;odd"), std::string::npos);
+  EXPECT_EQ(html.find("<i>odd"), std::string::npos);
+  EXPECT_NE(html.find("not evaluated"), std::string::npos);
   // Curves as inline SVG polylines.
   EXPECT_NE(html.find("<polyline"), std::string::npos);
   // Settings: cases per class, folds, epochs, device, precision, times.
@@ -265,9 +279,10 @@ TEST(ReportHtml, ChoosesCorrectAndWrongCasesOfBothClasses) {
   test::write_fake_demo(tmp / "demo", kHostile);
   const auto runs = load_report_runs(tmp / "demo");
   ASSERT_EQ(runs.size(), 2u);
-  EXPECT_EQ(runs[0].label, "MProtoNet3D_pm5");  // prototype models first
-  EXPECT_EQ(runs[1].fold_of(kHostile), 0);
-  const auto cases = choose_cases(runs[0], 4);
+  EXPECT_EQ(runs[0].label, "CNN3D");  // the paper's row order: CNN, then p_mode 0..5
+  EXPECT_EQ(runs[1].label, "MProtoNet3D_pm5");
+  EXPECT_EQ(runs[0].fold_of(kHostile), 0);
+  const auto cases = choose_cases(runs[1], 4);
   ASSERT_EQ(cases.size(), 4u);
   EXPECT_EQ(cases[0].second, "correct HGG");
   EXPECT_EQ(cases[1].second, "correct LGG");
