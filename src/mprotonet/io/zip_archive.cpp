@@ -248,7 +248,7 @@ std::string Reader::read(const Entry& entry, uint64_t max_size) {
 void Reader::read_into(const Entry& entry, void* dst, uint64_t n) {
   if (n > entry.size) throw Error("record '" + printable(entry.name) + "' is shorter than requested");
   const uint64_t start = data_offset(entry);
-  read_at(start, dst, n);
+  if (n > 0) read_at(start, dst, n);
   uint32_t crc = crc_update(0, dst, n);
   std::vector<unsigned char> buf;
   for (uint64_t done = n; done < entry.size;) {
@@ -259,6 +259,16 @@ void Reader::read_into(const Entry& entry, void* dst, uint64_t n) {
     done += chunk;
   }
   if (crc != entry.crc32) throw Error("record '" + printable(entry.name) + "' fails its CRC-32 check (corrupt file)");
+}
+
+void verify_archive(const std::filesystem::path& path) {
+  try {
+    Reader reader(path);
+    for (const Entry& e : reader.entries()) reader.verify(e);
+  } catch (Error& e) {
+    e.add_context(path.string());
+    throw;
+  }
 }
 
 // ------------------------------------------------------------------------------------------
