@@ -6,6 +6,7 @@
 
 #include "apps/commands.h"
 #include "apps/option_bounds.h"
+#include "mprotonet/core/fs.h"
 #include "mprotonet/engines/evaluator.h"
 
 namespace {
@@ -47,7 +48,11 @@ cli::CommandRegistration register_explain(
         e.spacing_mm = o->spacing;
         e.top_prototypes = o->top;
         e.occlusion.batch_size = o->occlusion_batch;
+        // The maps, panels and JSON appear together, only on success (core/fs.h).
+        StagedOutputs outputs;
+        outputs.create_directories(e.out_dir);
         explain_case(e);
+        outputs.commit();
         return 0;
       };
     });

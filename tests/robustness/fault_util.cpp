@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -35,13 +36,15 @@ TmpfsMount::~TmpfsMount() {
   if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
 }
 
-void fill_up(const fs::path& dir) {
+void fill_up(const fs::path& dir, long leave_free) {
   const int fd = ::open((dir / "filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) return;
   std::vector<char> block(4096, 'x');
-  for (size_t chunk : {size_t{4096}, size_t{512}, size_t{1}}) {
-    while (::write(fd, block.data(), chunk) == static_cast<ssize_t>(chunk)) {
-    }
+  off_t size = 0;
+  for (size_t chunk : {size_t{4096}, size_t{512}, size_t{1}})
+    while (::write(fd, block.data(), chunk) == static_cast<ssize_t>(chunk)) size += static_cast<off_t>(chunk);
+  if (leave_free > 0 && ::ftruncate(fd, std::max<off_t>(0, size - leave_free)) != 0) {
+    // the file stays full; the test then fails on its first write, still a full-disk case
   }
   ::close(fd);
 }
@@ -81,7 +84,17 @@ void write_tiny_model(const fs::path& path, const std::string& model_name) {
   nets::save_model_file(path, *model);
 }
 
-std::string cli() { return shell_quote(cli_path().string()) + " "; }
+std::string cli_prefix() { return shell_quote(cli_path().string()) + " "; }
+
+CommandResult run_cli(const std::string& args) { return run_command(cli_prefix() + args + " 2>&1"); }
+
+std::string first_subject(const fs::path& data) {
+  std::ifstream in(data / "name_mapping.csv");
+  std::string line;
+  std::getline(in, line);  // header
+  std::getline(in, line);
+  return line.substr(line.rfind(',') + 1);
+}
 
 std::string slurp(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

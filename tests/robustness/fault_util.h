@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "common/test_util.h"
+#include "mprotonet/core/error.h"
 #include "mprotonet/nets/model_config.h"
 #include "robustness/robustness_util.h"
 
@@ -30,8 +32,9 @@ class TmpfsMount {
   std::string why_not_;
 };
 
-/// Fills the file system that holds dir with dir/filler until a write fails with ENOSPC.
-void fill_up(const std::filesystem::path& dir);
+/// Fills the file system that holds dir with dir/filler until a write fails with ENOSPC, then
+/// gives back `leave_free` bytes (so the next writes fail part-way).
+void fill_up(const std::filesystem::path& dir, long leave_free = 0);
 
 /// Waits until the text file `log` contains `text` (polling every 50 ms); false when the process
 /// ended first or after timeout_s.
@@ -46,7 +49,24 @@ nets::ModelConfig tiny_model_config(const std::string& model_name = "CNN3D");
 void write_tiny_model(const std::filesystem::path& path, const std::string& model_name = "CNN3D");
 
 /// The quoted CLI path followed by a space, for command lines.
-std::string cli();
+std::string cli_prefix();
+
+/// `mprotonet <args>` with stdout and stderr together.
+CommandResult run_cli(const std::string& args);
+
+/// The id of the first subject of a cohort's name_mapping.csv.
+std::string first_subject(const std::filesystem::path& data);
+
+/// The what() of the mprotonet::Error that fn throws; "" when it throws none.
+template <typename Fn>
+std::string refusal_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 /// Whole file as a string ("" when missing).
 std::string slurp(const std::filesystem::path& path);

@@ -33,17 +33,7 @@ namespace fs = std::filesystem;
 namespace mprotonet {
 namespace {
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
-test::CommandResult cli(const std::string& args) { return test::run_command(test::cli() + args + " 2>&1"); }
 
 uint16_t le16(const std::string& b, size_t at) {
   return static_cast<uint16_t>(static_cast<unsigned char>(b[at]) | (static_cast<unsigned char>(b[at + 1]) << 8));
@@ -93,10 +83,10 @@ TEST(Integrity, ModelFileRecordChangedInPlaceIsRefusedNamingTheRecord) {
   test::write_tiny_model(model);
   ASSERT_NO_THROW(nets::load_model_file(model));
   const std::string record = damage_largest_record(model);
-  const std::string msg = error_of([&] { nets::load_model_file(model); });
+  const std::string msg = test::refusal_of([&] { nets::load_model_file(model); });
   EXPECT_NE(msg.find(model.string()), std::string::npos) << msg;
   EXPECT_NE(msg.find("record '" + record + "' fails its CRC-32 check"), std::string::npos) << msg;
-  const auto r = cli("model-info --model " + model.string());
+  const auto r = test::run_cli("model-info --model " + model.string());
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("fails its CRC-32 check"), std::string::npos) << r.output;
 }
@@ -115,23 +105,23 @@ TEST(Integrity, NonFiniteWeightsAndInputsAndLogitsNeverGiveAClass) {
   write_tensor_file(x_nan, input);
   const std::string json = " --json " + (dir / "p.json").string();
 
-  const auto nan_input = cli("predict --model " + good.string() + " --tensor " + x_nan.string() + json);
+  const auto nan_input = test::run_cli("predict --model " + good.string() + " --tensor " + x_nan.string() + json);
   EXPECT_EQ(nan_input.exit_code, 1) << nan_input.output;
   EXPECT_NE(nan_input.output.find("1 of 12288 values are NaN or infinite"), std::string::npos) << nan_input.output;
   EXPECT_NE(nan_input.output.find(x_nan.string()), std::string::npos) << nan_input.output;
 
-  const auto nan_weights = cli("predict --model " + nan_model.string() + " --tensor " + x.string() + json);
+  const auto nan_weights = test::run_cli("predict --model " + nan_model.string() + " --tensor " + x.string() + json);
   EXPECT_EQ(nan_weights.exit_code, 1) << nan_weights.output;
   EXPECT_NE(nan_weights.output.find("holds 1 non-finite value(s)"), std::string::npos) << nan_weights.output;
 
   // Finite but absurd weights overflow to non-finite logits: an error, not "predicted 0".
-  const auto huge_weights = cli("predict --model " + huge.string() + " --tensor " + x.string() + json);
+  const auto huge_weights = test::run_cli("predict --model " + huge.string() + " --tensor " + x.string() + json);
   EXPECT_EQ(huge_weights.exit_code, 1) << huge_weights.output;
   EXPECT_NE(huge_weights.output.find("is not finite (NaN or infinite)"), std::string::npos) << huge_weights.output;
   EXPECT_EQ(huge_weights.output.find("predicted"), std::string::npos) << huge_weights.output;
   EXPECT_FALSE(fs::exists(dir / "p.json")) << "a failed predict left its --json";
 
-  const auto fine = cli("predict --model " + good.string() + " --tensor " + x.string() + json);
+  const auto fine = test::run_cli("predict --model " + good.string() + " --tensor " + x.string() + json);
   EXPECT_EQ(fine.exit_code, 0) << fine.output;
 }
 
@@ -145,7 +135,7 @@ TEST(Integrity, ModelLoadErrorsCarryNoLibTorchStackTrace) {
   writer.finish();
   const fs::path model = dir / "broken.mpn";
   std::ofstream(model, std::ios::binary) << buf.str();
-  const std::string msg = error_of([&] { nets::load_model_file(model); });
+  const std::string msg = test::refusal_of([&] { nets::load_model_file(model); });
   EXPECT_NE(msg.find("not a model file written by mprotonet"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("Exception raised from"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("frame #"), std::string::npos) << msg;
@@ -168,7 +158,7 @@ fs::path nifti_with(const test::TempDir& dir, const std::string& name, size_t of
 TEST(Integrity, NonFiniteAffineIsNamedNotTakenForAConstantVolume) {
   test::TempDir dir;
   const fs::path nan_sform = nifti_with(dir, "nan_sform.nii", 280, std::nanf(""));  // srow_x[0]
-  const std::string a = error_of([&] { read_nifti(nan_sform); });
+  const std::string a = test::refusal_of([&] { read_nifti(nan_sform); });
   EXPECT_NE(a.find("srow_x[0] is nan"), std::string::npos) << a;
   EXPECT_EQ(a.find("constant"), std::string::npos) << a;
   fs::path inf_qform = nifti_with(dir, "inf_qform.nii", 268, INFINITY);  // qoffset_x
@@ -178,7 +168,7 @@ TEST(Integrity, NonFiniteAffineIsNamedNotTakenForAConstantVolume) {
     f.seekp(254);  // sform_code
     f.write(reinterpret_cast<const char*>(&no_sform), 2);
   }
-  const std::string b = error_of([&] { read_nifti_header(inf_qform); });
+  const std::string b = test::refusal_of([&] { read_nifti_header(inf_qform); });
   EXPECT_NE(b.find("qoffset_x is inf"), std::string::npos) << b;
 }
 
@@ -214,7 +204,7 @@ TEST(Integrity, CompressedVolumeIsBoundedByItsHeaderBeforeInflating) {
   std::ofstream(p, std::ios::binary) << bomb;
   ASSERT_LT(fs::file_size(p), 2500000u);
   const auto start = std::chrono::steady_clock::now();
-  const std::string msg = error_of([&] { read_nifti(p); });
+  const std::string msg = test::refusal_of([&] { read_nifti(p); });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_NE(msg.find("the header asks for 1000000000 voxels"), std::string::npos) << msg;
   EXPECT_NE(msg.find("more than the limit of 268435456 voxels per volume"), std::string::npos) << msg;
@@ -237,13 +227,13 @@ TEST(Integrity, GradeTablesInUtf16OrWithExtraColumnsAreRefusedClearly) {
   std::string utf16 = "\xFF\xFE";
   for (char c : text) utf16 += std::string{c, '\0'};
   std::ofstream(dir / "utf16.csv", std::ios::binary) << utf16;
-  const std::string a = error_of([&] { read_grade_table(dir / "utf16.csv"); });
+  const std::string a = test::refusal_of([&] { read_grade_table(dir / "utf16.csv"); });
   EXPECT_NE(a.find((dir / "utf16.csv").string()), std::string::npos) << a;
   EXPECT_NE(a.find("UTF-16"), std::string::npos) << a;
   EXPECT_NE(a.find("save it as a UTF-8"), std::string::npos) << a;
 
   std::ofstream(dir / "extra.csv") << "Grade,BraTS_2020_subject_ID\nHGG,S1\nLGG,S2,from another export\n";
-  const std::string b = error_of([&] { read_grade_table(dir / "extra.csv"); });
+  const std::string b = test::refusal_of([&] { read_grade_table(dir / "extra.csv"); });
   EXPECT_NE(b.find("line 3: 3 comma-separated columns, but the header has 2"), std::string::npos) << b;
   EXPECT_EQ(b.find("from another export' (expected"), std::string::npos) << "the extra column was taken for the id: " << b;
 }
@@ -252,7 +242,7 @@ TEST(Integrity, GradeTablesInUtf16OrWithExtraColumnsAreRefusedClearly) {
 TEST(Integrity, ReportOnAStrayJsonFileIsRefused) {
   test::TempDir dir;
   write_text_atomically(dir / "run.json", R"({"garbage": true})");
-  const auto r = cli("report " + dir.path().string() + " --quiet");
+  const auto r = test::run_cli("report " + dir.path().string() + " --quiet");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find((dir / "run.json").string() + " is not a run.json written by `mprotonet train`"),
             std::string::npos) << r.output;

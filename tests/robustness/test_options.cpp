@@ -22,60 +22,50 @@ using nlohmann::json;
 namespace mprotonet {
 namespace {
 
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
-test::CommandResult cli(const std::string& args) { return test::run_command(test::cli() + args + " 2>&1"); }
 
 // ------------------------------------------------------------------------------ bounds
 TEST(Options, IntegersMustBeIntegersInRange) {
   using namespace bounds;
   EXPECT_EQ(parse_integer("42", "epochs", 1, 100), 42);
-  EXPECT_NE(error_of([] { parse_integer("2.7", "epochs", 1, 100); }).find("epochs is \"2.7\" (not an integer)"),
+  EXPECT_NE(test::refusal_of([] { parse_integer("2.7", "epochs", 1, 100); }).find("epochs is \"2.7\" (not an integer)"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_integer("1e20", "epochs", 1, 100); }).find("not an integer"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_integer("99999999999999999999", "epochs", 1, 100); }).find("expected an integer from 1 to 100"),
+  EXPECT_NE(test::refusal_of([] { parse_integer("1e20", "epochs", 1, 100); }).find("not an integer"), std::string::npos);
+  EXPECT_NE(test::refusal_of([] { parse_integer("99999999999999999999", "epochs", 1, 100); }).find("expected an integer from 1 to 100"),
             std::string::npos);
-  EXPECT_EQ(error_of([] { parse_integer("-3", "", 0, 1024); }), "-3 is out of range; expected an integer from 0 to 1024");
-  EXPECT_NE(error_of([] { parse_integer("", "x", 0, 1); }).find("not a number"), std::string::npos);
-  EXPECT_NE(error_of([] { parse_number("nan", "lr", 0, 10, true); }).find("lr is \"nan\" (not a finite number)"),
+  EXPECT_EQ(test::refusal_of([] { parse_integer("-3", "", 0, 1024); }), "-3 is out of range; expected an integer from 0 to 1024");
+  EXPECT_NE(test::refusal_of([] { parse_integer("", "x", 0, 1); }).find("not a number"), std::string::npos);
+  EXPECT_NE(test::refusal_of([] { parse_number("nan", "lr", 0, 10, true); }).find("lr is \"nan\" (not a finite number)"),
             std::string::npos);
-  EXPECT_NE(error_of([] { parse_number("0", "lr", 0, 10, true); }).find("expected a number above 0 up to 10"),
+  EXPECT_NE(test::refusal_of([] { parse_number("0", "lr", 0, 10, true); }).find("expected a number above 0 up to 10"),
             std::string::npos);
   EXPECT_DOUBLE_EQ(parse_number("1e-3", "lr", 0, 10, true), 1e-3);
 
   EXPECT_EQ(json_integer(json(2.0), "epochs", 1, 10), 2);
-  EXPECT_NE(error_of([] { json_integer(json(2.7), "epochs", 1, 10); }).find("epochs is 2.7 (not an integer)"),
+  EXPECT_NE(test::refusal_of([] { json_integer(json(2.7), "epochs", 1, 10); }).find("epochs is 2.7 (not an integer)"),
             std::string::npos);
-  EXPECT_NE(error_of([] { json_integer(json(1e20), "epochs", 1, 10); }).find("epochs is 1e+20; expected an integer from 1 to 10"),
+  EXPECT_NE(test::refusal_of([] { json_integer(json(1e20), "epochs", 1, 10); }).find("epochs is 1e+20; expected an integer from 1 to 10"),
             std::string::npos);
-  EXPECT_NE(error_of([] { json_integer(json("3"), "epochs", 1, 10); }).find("a JSON string"), std::string::npos);
-  EXPECT_NE(error_of([] { json_integer(json(true), "epochs", 1, 10); }).find("a JSON boolean"), std::string::npos);
+  EXPECT_NE(test::refusal_of([] { json_integer(json("3"), "epochs", 1, 10); }).find("a JSON string"), std::string::npos);
+  EXPECT_NE(test::refusal_of([] { json_integer(json(true), "epochs", 1, 10); }).find("a JSON boolean"), std::string::npos);
 }
 
 TEST(Options, ConfigFileNumbersAreCheckedNotCoerced) {
   TrainOptions o;
-  EXPECT_NE(error_of([&] { update_from_json(o, json{{"epochs", 1e20}}, "cfg.json"); }).find("epochs is 1e+20"),
+  EXPECT_NE(test::refusal_of([&] { update_from_json(o, json{{"epochs", 1e20}}, "cfg.json"); }).find("epochs is 1e+20"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { update_from_json(o, json{{"epochs", 2.7}}, "cfg.json"); }).find("not an integer"),
+  EXPECT_NE(test::refusal_of([&] { update_from_json(o, json{{"epochs", 2.7}}, "cfg.json"); }).find("not an integer"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { update_from_json(o, json{{"lr", -1}}, "cfg.json"); }).find("lr is -1"), std::string::npos);
+  EXPECT_NE(test::refusal_of([&] { update_from_json(o, json{{"lr", -1}}, "cfg.json"); }).find("lr is -1"), std::string::npos);
   EXPECT_EQ(o.epochs, 100) << "a refused value must not be stored";
   update_from_json(o, json{{"epochs", 3.0}}, "cfg.json");
   EXPECT_EQ(o.epochs, 3);
   o.warmup_epochs = 3;
-  EXPECT_NE(error_of([&] { validate_train_options(o); }).find("warmup_epochs is 3; expected an integer from -1 to 2"),
+  EXPECT_NE(test::refusal_of([&] { validate_train_options(o); }).find("warmup_epochs is 3; expected an integer from -1 to 2"),
             std::string::npos);
   o.warmup_epochs = -1;
   o.lr = std::nan("");
-  EXPECT_NE(error_of([&] { validate_train_options(o); }).find("lr is nan"), std::string::npos);
+  EXPECT_NE(test::refusal_of([&] { validate_train_options(o); }).find("lr is nan"), std::string::npos);
 }
 
 // ------------------------------------------------------------------------------ step plan
@@ -162,15 +152,15 @@ TEST_F(OptionsCli, OutOfRangeOptionsAreUsageErrorsNamingTheRange) {
       {"--spacing 1e-300", "--spacing: 1e-300 is out of range; expected a number from 0.1 to 192"},
   };
   for (const auto& c : cases) {
-    const auto r = cli(train("refused", c.args));
+    const auto r = test::run_cli(train("refused", c.args));
     EXPECT_EQ(r.exit_code, 2) << c.args << "\n" << r.output;
     EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << "\n" << r.output;
     EXPECT_FALSE(fs::exists(base() / "refused")) << c.args << " left an output folder";
   }
-  const auto p = cli("preprocess --data " + (base() / "data").string() + " --threads -3");
+  const auto p = test::run_cli("preprocess --data " + (base() / "data").string() + " --threads -3");
   EXPECT_EQ(p.exit_code, 2) << p.output;
   EXPECT_NE(p.output.find("--threads: -3 is out of range"), std::string::npos) << p.output;
-  const auto e = cli("evaluate --run x --data x --folds 0,2.7");
+  const auto e = test::run_cli("evaluate --run x --data x --folds 0,2.7");
   EXPECT_EQ(e.exit_code, 1) << e.output;
   EXPECT_NE(e.output.find("--folds entry is \"2.7\" (not an integer)"), std::string::npos) << e.output;
 }
@@ -180,7 +170,7 @@ TEST_F(OptionsCli, ConfigNumbersAreRefusedNotCoerced) {
            {"1e20", "epochs is 1e+20; expected an integer from 1 to 100000"}, {"2.7", "epochs is 2.7 (not an integer)"}}) {
     const fs::path cfg = base() / "cfg.json";
     write_text_atomically(cfg, "{\"train\": {\"epochs\": " + value + "}}");
-    const auto r = cli(train("refused", "--config " + cfg.string()));
+    const auto r = test::run_cli(train("refused", "--config " + cfg.string()));
     EXPECT_EQ(r.exit_code, 1) << r.output;
     EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
     EXPECT_NE(r.output.find(cfg.string()), std::string::npos) << r.output;
@@ -193,11 +183,11 @@ TEST_F(OptionsCli, ARefusedTrainingWritesNothingSoTheCorrectedRetryRuns) {
   // the same folder is not taken for "a run with different settings".
   const fs::path cfg = base() / "warmup.json";
   write_text_atomically(cfg, R"({"train": {"warmup_epochs": 5}})");
-  const auto bad = cli(train("retry", "--epochs 3 --seed 0 --config " + cfg.string()));
+  const auto bad = test::run_cli(train("retry", "--epochs 3 --seed 0 --config " + cfg.string()));
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_NE(bad.output.find("warmup_epochs is 5; expected an integer from -1 to 2"), std::string::npos) << bad.output;
   EXPECT_FALSE(fs::exists(base() / "retry" / "run.json")) << "a refused run wrote run.json";
-  const auto good = cli(train("retry", "--epochs 3 --seed 0 --fold 0 --stop-after-steps 1"));
+  const auto good = test::run_cli(train("retry", "--epochs 3 --seed 0 --fold 0 --stop-after-steps 1"));
   EXPECT_EQ(good.exit_code, 3) << good.output;  // stopped after one step, as asked
 }
 
@@ -211,25 +201,25 @@ TEST_F(OptionsCli, PredictRefusesAnInputSizeOtherThanTheModels) {
   const fs::path case_dir = base() / "data" / line.substr(line.rfind(',') + 1);
   const std::string predict = "predict --model " + model.string() + " --case " + case_dir.string() + " --json " +
                               (base() / "p.json").string();
-  const auto fine = cli(predict + " --spacing 0.5");  // a 12 mm model fed 384 x 384 x 288
+  const auto fine = test::run_cli(predict + " --spacing 0.5");  // a 12 mm model fed 384 x 384 x 288
   EXPECT_EQ(fine.exit_code, 1) << fine.output;
   EXPECT_NE(fine.output.find("is 384x384x288 voxels; the model was trained on 16x16x12"), std::string::npos) << fine.output;
-  const auto finer = cli(predict + " --spacing 0.2");
+  const auto finer = test::run_cli(predict + " --spacing 0.2");
   EXPECT_EQ(finer.exit_code, 1) << finer.output;
   EXPECT_NE(finer.output.find("spacing 0.2 mm is too fine"), std::string::npos) << finer.output;
   EXPECT_FALSE(fs::exists(base() / "p.json"));
-  const auto right = cli(predict);  // the spacing follows from the model
+  const auto right = test::run_cli(predict);  // the spacing follows from the model
   EXPECT_EQ(right.exit_code, 0) << right.output;
 }
 
 TEST(Options, PreprocessingGridIsBoundedWithAReadableMessage) {
   PreprocessOptions o;
   o.spacing_mm = 1e-300;
-  const std::string msg = error_of([&] { o.output_shape(); });
+  const std::string msg = test::refusal_of([&] { o.output_shape(); });
   EXPECT_NE(msg.find("spacing 1e-300 mm is too fine"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("0.000000"), std::string::npos) << msg;
   o.spacing_mm = 500;
-  EXPECT_NE(error_of([&] { o.output_shape(); }).find("spacing 500 mm is larger than the 192 mm field of view"),
+  EXPECT_NE(test::refusal_of([&] { o.output_shape(); }).find("spacing 500 mm is larger than the 192 mm field of view"),
             std::string::npos);
   o.spacing_mm = 1.5;
   EXPECT_EQ(o.output_shape(), (std::array<int64_t, 3>{128, 128, 96}));

@@ -1,6 +1,7 @@
 // Minimal zip archive reader and writer for the PyTorch file format (`torch.save`, PyTorch >= 1.6).
 // Only what that format needs: uncompressed ("stored") records, zip64 sizes/offsets on reading,
-// CRC-32 verification. Written in-house rather than through caffe2's PyTorchStreamReader so every
+// CRC-32 verification (also of deflated records, which LibTorch's module archives contain).
+// Written in-house rather than through caffe2's PyTorchStreamReader so every
 // offset and size taken from an untrusted file is bounds-checked here, before any allocation,
 // and a record is never read past the end of the file.
 #pragma once
@@ -43,11 +44,13 @@ class Reader {
   /// Reads the first n bytes of a record into dst (n <= entry.size) and verifies the CRC-32 of
   /// the whole record.
   void read_into(const Entry& entry, void* dst, uint64_t n);
-  /// Reads the record in chunks and verifies its CRC-32 (Error naming the record).
-  void verify(const Entry& entry) { read_into(entry, nullptr, 0); }
+  /// Reads the record in chunks (inflating a deflated one, as LibTorch's own module archives
+  /// have) and verifies its size and CRC-32; Error naming the record.
+  void verify(const Entry& entry);
 
  private:
   uint64_t data_offset(const Entry& entry);
+  uint64_t record_start(const Entry& entry, uint64_t stored_bytes);
   void read_at(uint64_t offset, void* dst, uint64_t n);
 
   std::ifstream in_;
