@@ -59,7 +59,7 @@ void write_atomically(const fs::path& target, const std::function<void(const fs:
 void write_file_checked(const fs::path& path, const void* data, size_t size, const fs::path& shown) {
   const std::string name = (shown.empty() ? path : shown).string();
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error("cannot create " + name + ": " + std::strerror(errno));
+  if (fd < 0) throw Error("cannot open " + name + " for writing: " + std::strerror(errno));
   const auto* p = static_cast<const char*>(data);
   size_t left = size;
   while (left > 0) {
