@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Set-up shared by the Python baselines of bench/: their common options (--size D H W, --runs,
 --threads) and the benchmarked network (the paper's MProtoNet3D_pm5 or CNN3D on resnet152_ri,
 n_layers 6) built by the tests' independent oracle (tests/helpers/oracle_models.py), seeded."""

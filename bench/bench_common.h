@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Small pieces every benchmark program shares: medians, peak memory, running a child process
 // (this program in measuring mode, or a Python baseline) and reading the JSON line it prints.
 #pragma once

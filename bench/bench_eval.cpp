@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Benchmark 4 of issue 6: evaluation cost per case with MProtoNet3D_pm5 (resnet152_ri,
 // n_layers 6): the deletion + addition curves (2 x 51 perturbed inputs, SPEC 8) as the evaluator
 // runs them (metrics/faithfulness.h: batched), beside the same 102 forwards one by one in C++ and

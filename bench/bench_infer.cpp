@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Benchmark 2 of issue 6: one case -> probabilities, + the MProtoNet map, + GradCAM, with
 // MProtoNet3D_pm5 (resnet152_ri, n_layers 6) in evaluation mode, at the CPU preset
 // (4 x 64 x 64 x 48) and the paper's input (4 x 128 x 128 x 96), as `mprotonet predict` computes

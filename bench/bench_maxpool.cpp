@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The backbone stem's max pooling (k3 s2 p1): the separable kernel of nets/max_pool3d.h beside
 // LibTorch's own max_pool3d (the kernel Debian's PyTorch runs for the authors' code), on the stem
 // activation of each preset's training batch (64 channels after conv1 and ReLU: cpu

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Benchmark of the networks (issue 3): for MProtoNet3D_pm5 on resnet152_ri, n_layers 6, at the
 // paper's input (4 x 128 x 128 x 96) and the CPU preset (4 x 64 x 64 x 48): evaluation forward
 // time per case, training forward + backward time per batch of 2 and peak RSS, beside the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Benchmark 3 of issue 6: preprocessing raw BraTS-geometry cases (4 modalities + segmentation,
 // 240 x 240 x 155 int16 .nii.gz written by the synthetic generator) into network tensors (SPEC 3
 // at 1.5 mm: 128 x 128 x 96), as `mprotonet preprocess` does it (PreprocessedCohort::build into a

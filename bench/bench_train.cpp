@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Benchmark 1 of issue 6: one joint-epoch training step of MProtoNet3D_pm5 (resnet152_ri,
 // n_layers 6) with every loss term (focal, cluster, separation, mapping, online-CAM) and the
 // AdamW update, exactly as the trainer runs it (engines/train_step.h), at fp32 and bf16, beside

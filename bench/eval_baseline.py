@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Python (Debian's PyTorch) baseline for bench_eval: the deletion + addition curves of SPEC 8
 for one case with the oracle's MProtoNet3D_pm5 (tests/helpers/oracle_models.py), the 2 x 51
 perturbed inputs evaluated one by one (evaluation mode, no gradients), for the case's MProtoNet

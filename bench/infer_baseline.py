@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Python (Debian's PyTorch) baseline for bench_infer: one case through the oracle's
 MProtoNet3D_pm5 (tests/helpers/oracle_models.py) in evaluation mode, as a Python user of the
 authors' code gets each output: a forward pass for the probabilities, then one call per map

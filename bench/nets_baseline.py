@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Python (Debian's PyTorch) baseline for bench_nets: the oracle's MProtoNet3D (tests/helpers/
 oracle_models.py) on the same configuration. Prints one JSON line:
 {"eval_forward_s": median, "train_step_s": median, "peak_rss_mb": ...}.

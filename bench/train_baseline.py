@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Python (Debian's PyTorch) baseline for bench_train: one joint-epoch training step of the
 oracle's MProtoNet3D (tests/helpers/oracle_models.py) with every loss term of SPEC 6 (focal
 classification, cluster, separation, mapping, online-CAM) and the AdamW update, as the authors'

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Configures and builds the project into ./build (Release, -j2, ccache, precompiled headers).
 # Usage: scripts/build.sh [extra cmake args...]
 # MPROTONET_BUILD_TARGET=<target> builds only that target (quickstart: the CLI alone).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Quick start, command 1: installs dependencies, builds, and runs the main job on the built-in
 # synthetic cohort. Outputs go to ./demo-run (override with MPROTONET_DEMO_DIR).
 set -euo pipefail

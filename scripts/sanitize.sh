@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the project with AddressSanitizer + UndefinedBehaviorSanitizer (MPROTONET_SANITIZE=ON)
 # into ./build-asan and runs the whole ctest suite under it (the tests start the sanitized CLI
 # too, which inherits the options below). Slow: about 2-3x the normal suite plus a full build;

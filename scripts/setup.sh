@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Installs every Debian package the project needs (idempotent: does nothing when all are present).
 # Run as root or with sudo available.
 set -euo pipefail
@@ -12,6 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-nibabel python3-numpy python3-scipy python3-sklearn   # test oracles and baselines
   chromium                # headless browser: the report test checks report.html renders (images, no console errors)
+  python3-yaml python3-jsonschema   # tests/release: CITATION.cff against the CFF 1.2.0 schema
+  help2man                # the man page, written from --help at install time (cmake/Install.cmake)
+  dpkg-dev file           # cpack -G DEB: dpkg-shlibdeps (and file) find the package's dependencies
 )
 
 missing=()

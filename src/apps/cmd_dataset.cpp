@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet dataset`: inspect a BraTS folder — subjects, grades, problems, and the
 // cross-validation folds a training run would use.
 #include <iostream>

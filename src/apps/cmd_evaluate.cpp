@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet evaluate`: classification (full and missing modalities), localisation (AP, DSC),
 // faithfulness (IDS, IAS) and significance for every fold of a training run (SPEC 8). The work
 // is engines/evaluator.h evaluate_run.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet explain`: prediction, attribution maps (NIfTI on the case's grid), PNG panels and
 // the top prototypes of one case folder (SPEC 7). The work is engines/evaluator.h explain_case.
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet export`: writes a model file's weights as a PyTorch state_dict that the reference's
 // `net.load_state_dict(torch.load(path))` accepts.
 #include <iostream>

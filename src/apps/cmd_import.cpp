@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet import`: turns a reference checkpoint (torch.save(net.state_dict()) from the
 // authors' PyTorch code) plus its keyword configuration into a project model file.
 #include <iostream>

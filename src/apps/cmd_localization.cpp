@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet localization`: AP and DSC (SPEC 8) of given attribution maps against a
 // segmentation, per sample and channel — to score maps from any tool.
 #include <filesystem>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet merge RUN_DIR`: aggregates folds trained as separate jobs (`train --fold K`) into
 // RUN_DIR/results.json and results.md.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet model-info`: parameter count, feature-map size and receptive field of a model.
 #include <iostream>
 #include <memory>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet predict`: class probabilities and explanation maps for preprocessed inputs.
 // The input kinds sit behind PredictInput so a case-folder input (preprocessing + NIfTI maps
 // on the case's own grid) plugs in beside --tensor.

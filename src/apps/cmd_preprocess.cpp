@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet preprocess`: one case -> the NIfTI volumes the network sees, or a whole cohort ->
 // the preprocessing cache.
 #include <chrono>

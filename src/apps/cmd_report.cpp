@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet report DIR`: (re)generates DIR/report.html from an existing run folder or demo folder
 // (runs/*) and prints where it is. The work is report/html.h write_report.
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet synth`: writes the built-in synthetic BraTS-like cohort (data/synthetic.h), with
 // progress on stderr and an optional preview PNG for judging realism.
 #include <chrono>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // `mprotonet train`: stratified K-fold cross-validation of one model row (SPEC 6, 8). Option
 // precedence: built-in defaults (the paper) < --config FILE.json < options given on the command
 // line. The library does the work (engines/cross_validation.h).

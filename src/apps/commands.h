@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Subcommand registry of the `mprotonet` CLI. Each cmd_<name>.cpp defines one subcommand with
 // a static CommandRegistration: a setup function that declares its options on the CLI11
 // subcommand and returns the action to run after parsing. The CLI only parses, fills options

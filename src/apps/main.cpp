@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Entry point of the `mprotonet` CLI: builds the subcommands from the registry, parses, runs,
 // and turns every error into a message and a non-zero exit code (never a crash).
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "apps/commands.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/memory.h"
+#include "mprotonet/core/version.h"
 
 namespace mprotonet::cli {
 
@@ -29,7 +31,10 @@ int main(int argc, char** argv) {
   mprotonet::keep_freed_memory_in_heap();  // before any tensor: 2-3x faster training steps (core/memory.h)
   CLI::App app{"MProtoNet: interpretable 3D CNN for glioma grading from multi-parametric MRI\n"
                "(Wei, Tam, Tang, MIDL 2023), in C++ on LibTorch."};
-  app.set_version_flag("--version", std::string("mprotonet ") + MPROTONET_VERSION);
+  // "mprotonet 0.1.0 (commit <hash>)": the first line is what help2man puts into the man page.
+  app.set_version_flag("--version", "mprotonet " + mprotonet::version_line());
+  // Every subcommand's options at once (one process: the man page is written from it).
+  app.set_help_all_flag("--help-all", "Print the help of every subcommand and exit");
   app.require_subcommand(1);
 
   auto& specs = registry();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CLI11 validators over core/bounds.h, for every numeric option of every command: the text is
 // checked whole before CLI11 converts it, so "2.7" is not read as 2, "nan" is refused, and the
 // message says the option, the value and the range ("--epochs: is 99999999999; expected an

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Guided backpropagation, Deconvolution, Guided GradCAM and Occlusion (SPEC 7): the ReLU rules by
 // hand, occlusion on a linear toy model whose answer is known, and parity with an independent
 // PyTorch oracle (tests/helpers/eval_attribution_oracle.py) on CNN3D and MProtoNet3D models.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End-to-end tests of the `mprotonet` CLI: help and exit codes of every subcommand, the demo
 // job on a tiny synthetic cohort, `dataset`, and `predict --case` on a real case with maps
 // written back onto the case's own T1 grid.
@@ -66,25 +67,28 @@ TEST(Cli, BadUsageExitsNonZeroWithoutASignal) {
   EXPECT_NE(missing.output.find("/nonexistent.mpn"), std::string::npos) << missing.output;
 }
 
-// The main job end to end at toy size (24 x 24 x 18, 2 epochs): cohort, cache, both models
-// cross-validated, both evaluated, the report; a second run finds everything done and keeps it.
+// The main job end to end at toy size (24 x 24 x 18, 2 epochs), three of the six rows: cohort,
+// cache, every row cross-validated on the same folds and evaluated, MProtoNet C compared with the
+// other rows per subject (recomputed by a SciPy oracle from the rows' own files), the report; a
+// second run finds everything done and keeps it.
 TEST(Cli, DemoRunsTheWholeJobOnATinyCohortAndContinuesWhenRunAgain) {
   test::TempDir dir;
   const std::string cmd = cli() + " demo --out " + (dir / "run").string() +
                           " --cases 12 --synth-spacing 6 --spacing 8 --epochs 2 --cnn-epochs 2 --batch-size 4"
-                          " --faithfulness-subjects 2 2>&1";
+                          " --faithfulness-subjects 2 --models CNN3D,MProtoNet3D_pm1,MProtoNet3D_pm5 2>&1";
   const auto r = test::run_command(cmd);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("report.html"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("row 3/3 MProtoNet C"), std::string::npos) << r.output;
   const auto demo = nlohmann::json::parse(std::ifstream(dir / "run" / "demo.json"));
   EXPECT_EQ(demo["dataset"]["cases"], 12);
   EXPECT_EQ(demo["dataset"]["hgg"].get<int>() + demo["dataset"]["lgg"].get<int>(), 12);
   EXPECT_EQ(demo["dataset"]["input_shape"], nlohmann::json({4, 24, 24, 18}));
-  EXPECT_EQ(demo["runs"], nlohmann::json({"runs/MProtoNet3D_pm5", "runs/CNN3D"}));
-  for (const char* stage : {"cohort", "preprocessing", "train MProtoNet3D_pm5", "train CNN3D", "evaluate MProtoNet3D_pm5",
-                            "evaluate CNN3D", "report", "total"})
+  EXPECT_EQ(demo["runs"], nlohmann::json({"runs/CNN3D", "runs/MProtoNet3D_pm1", "runs/MProtoNet3D_pm5"}));
+  for (const char* stage : {"cohort", "preprocessing", "train MProtoNet3D_pm5", "train CNN3D", "train MProtoNet3D_pm1",
+                            "evaluate MProtoNet3D_pm5", "evaluate CNN3D", "evaluate MProtoNet3D_pm1", "report", "total"})
     EXPECT_TRUE(demo["seconds"].contains(stage)) << stage;
-  for (const char* model : {"MProtoNet3D_pm5", "CNN3D"}) {
+  for (const char* model : {"MProtoNet3D_pm5", "MProtoNet3D_pm1", "CNN3D"}) {
     const fs::path run = dir / "run" / "runs" / model;
     const auto results = nlohmann::json::parse(std::ifstream(run / "results.json"));
     EXPECT_EQ(results["folds"].size(), 3u) << model;
@@ -92,13 +96,29 @@ TEST(Cli, DemoRunsTheWholeJobOnATinyCohortAndContinuesWhenRunAgain) {
     EXPECT_EQ(evaluation["folds"].size(), 3u) << model;
     EXPECT_EQ(evaluation["faithfulness_subjects_per_fold"], 2) << model;
   }
+  // The paired comparison: every other row against MProtoNet C, on AP, IDS and BAC, over the
+  // subjects of all folds (12 with a segmentation; 6 in the deletion subsets).
+  const auto comparison = nlohmann::json::parse(std::ifstream(dir / "run" / "comparison.json"));
+  EXPECT_EQ(comparison["reference"]["model"], "MProtoNet3D_pm5");
+  ASSERT_EQ(comparison["rows"].size(), 2u);
+  for (const auto& row : comparison["rows"]) {
+    EXPECT_EQ(row["metrics"]["ap"]["n"], 12) << row.dump();
+    EXPECT_EQ(row["metrics"]["ids"]["n"], 6) << row.dump();
+    EXPECT_TRUE(row["metrics"].contains("bac")) << row.dump();
+  }
+  const auto oracle = test::run_python_helper("comparison_oracle.py", (dir / "run").string());
+  EXPECT_EQ(oracle.exit_code, 0) << oracle.output;
+  EXPECT_NE(oracle.output.find("ok"), std::string::npos) << oracle.output;
   // MProtoNet's map and GradCAM are both evaluated on the prototype model, so the significance
   // of their difference is reported.
   const auto pm5 = nlohmann::json::parse(std::ifstream(dir / "run" / "runs" / "MProtoNet3D_pm5" / "evaluation.json"));
   EXPECT_TRUE(pm5["significance"].contains("mprotonet_vs_gradcam_ap")) << pm5["significance"].dump();
   const std::string html = read_text_file(dir / "run" / "report.html");
-  EXPECT_NE(html.find("MProtoNet3D_pm5"), std::string::npos);
-  EXPECT_NE(html.find("CNN3D"), std::string::npos);
+  for (const char* text : {"MProtoNet3D_pm5", "CNN3D", "MProtoNet3D_pm1", "ProtoPNet", "MProtoNet C against every other row"})
+    EXPECT_NE(html.find(text), std::string::npos) << text;
+  // The table follows the paper's row order: CNN, ProtoPNet, ..., MProtoNet C.
+  EXPECT_LT(html.find("CNN <span"), html.find("ProtoPNet <span"));
+  EXPECT_LT(html.find("ProtoPNet <span"), html.find("MProtoNet C <span"));
 
   const auto ds = test::run_command(cli() + " dataset --data " + (dir / "run" / "data").string() + " --folds 3 --json " +
                                     (dir / "ds.json").string());

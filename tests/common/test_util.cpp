@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Test helpers: paths, temporary directories, child processes.
 #include "common/test_util.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers shared by every test area: paths to the source tree and test data, temporary
 // directories, and running child processes (the CLI, the Python oracles).
 #pragma once

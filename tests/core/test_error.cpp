@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Error context chains and atomic writes.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The heap setting of core/memory.h: large blocks come from the heap and stay there once freed.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BraTS cohort discovery: layouts, grade tables, and that every problem is reported by name.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Preprocessing cache: second run skips the work, changed inputs are redone, corrupt files are
 // never read back, stale temporaries of killed builds are removed, and the mapped tensors equal
 // a direct preprocessing.

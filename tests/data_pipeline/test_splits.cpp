@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Stratified K-fold: bit-compatibility with scikit-learn (oracle) and the stratification itself.
 #include <gtest/gtest.h>
 

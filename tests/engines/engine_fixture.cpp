@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Synthetic cohort and tiny model configuration for the engine tests (see engine_fixture.h).
 #include "engines/engine_fixture.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A tiny synthetic BraTS-layout cohort for the engine tests: HGG subjects carry an enhancing
 // blob in T1CE (and FLAIR), LGG subjects a FLAIR-only blob, at subject-dependent positions,
 // over a textured ellipsoid "brain". 48 x 48 x 36 voxels of 4 mm (the 192 x 192 x 144 mm field

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End-to-end: `mprotonet train` / `mprotonet merge` on a tiny synthetic cohort written here,
 // checking the run folder, the folds (stratified, as data/splits.h assigns them) and the error
 // messages of bad datasets and settings.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Engine tests: loader, push (against a brute-force search), the schedule and optimiser groups
 // the trainer uses, determinism, resume equality, NaN handling.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End-to-end tests of `mprotonet explain`, `localization` and `evaluate` on a tiny synthetic
 // cohort (6 cases, preprocessed at 12 mm to 16 x 16 x 12) and tiny models made in the test; the
 // run folder imitates `mprotonet train`'s layout (run.json with folds.test_ids, fold_K/model.mpn).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds and runs the libFuzzer targets (clang from Debian, with ASan + UBSan):
 #   fuzz_nifti       — read_nifti_header + read_nifti on arbitrary bytes (this folder)
 #   fuzz_state_dict  — read_state_dict + read_tensor_file on arbitrary bytes (tests/state_dict/fuzz)

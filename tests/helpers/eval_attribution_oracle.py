@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Independent PyTorch oracle for Guided backpropagation, Deconvolution, Guided GradCAM and
 Occlusion (SPEC 7), on the models of oracle_models.py (same seeds and cases).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """scipy.stats oracle for the paired tests: reads a JSON file [[a, b], ...] of paired samples and
 prints JSON [{"wilcoxon": [statistic, p], "ttest": [statistic, p]}, ...] (NaN -> null).
 Usage: eval_stats_oracle.py CASES.json"""

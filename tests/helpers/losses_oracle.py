@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Independent oracle for MProtoNet's loss terms, written from the text of SPEC section 6 (not
 from the C++ code).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Checks that a state_dict exported by `mprotonet export` loads with torch.load and equals the
 original one: same keys, dtypes, shapes and values. Usage: nets_compare_state.py ORIGINAL EXPORTED"""
 import sys

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Writes NIfTI files with nibabel for the reader tests: datatypes, byte orders, NIfTI-2, qform-only
 transforms and explicit scaling that the real test files do not cover.
 

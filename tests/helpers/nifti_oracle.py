@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Oracle for the NIfTI reader/writer tests: what nibabel (Debian's python3-nibabel) reports.
 
 Usage: nifti_oracle.py FILE [FILE ...]

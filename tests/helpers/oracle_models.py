@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Independent PyTorch oracle for the nets tests, written from SPEC sections 5, 7 and 10.
 
 Builds CNN3D and MProtoNet3D (p_mode 0-5) with a seed, perturbs every BatchNorm's running

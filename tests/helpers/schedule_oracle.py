@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Oracle for the learning-rate schedule: runs PyTorch's own schedulers the way the MProtoNet
 reference builds them (LambdaLR warm-up (e+1)/wu, then CosineAnnealingLR(T_max = E - wu), chained
 with SequentialLR at milestone wu; plain CosineAnnealingLR when wu = 0) and prints the learning

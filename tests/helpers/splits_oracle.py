@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Oracle for stratified K-fold: scikit-learn's StratifiedKFold(shuffle=True).
 
 usage: splits_oracle.py N_SPLITS SEED LABEL,LABEL,...   -> prints the test-fold index of each sample

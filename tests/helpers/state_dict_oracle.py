@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """Oracle for the state_dict reader/writer tests (tests/state_dict), using Debian's python3-torch.
 
 Subcommands:

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Independent checks of a synthetic cohort and of PNG files, used by tests/synthetic.
 
   synthetic_check.py cohort DIR X Y Z SPACING

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // NIfTI reader/writer tests. Parity is checked against nibabel (tests/helpers/nifti_oracle.py)
 // on real files in tests/data/nifti (see ATTRIBUTION.md there) and on files we write.
 #include <gtest/gtest.h>

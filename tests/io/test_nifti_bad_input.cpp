@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Bad NIfTI input: every case must end in mprotonet::Error naming the file and the reason — never
 // a crash, an exit from inside nifticlib, or a huge allocation. Malformed files are made by
 // patching the bytes of a small valid file (NIfTI-1 header offsets from nifti1.h).

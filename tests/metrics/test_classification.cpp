@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Classification metrics against values computed by hand (SPEC 8).
 #include <gtest/gtest.h>
 

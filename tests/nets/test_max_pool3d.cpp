@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // nets/max_pool3d: the separable kernel against LibTorch's own max_pool3d (forward values and
 // gradients, bit for bit), with ties, NaN, odd sizes, views, autocast and bad arguments.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of nets/: backbone shapes and receptive fields, model outputs, gradients,
 // configuration errors, state names and the model file.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Fake demo folder and headless-Chromium page check (see report_test_util.h).
 #include "report/report_test_util.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers of the report tests: a hand-written demo folder (two run folders with run.json,
 // results.json, evaluation.json and test predictions, no models), and the headless-Chromium check
 // that every image of a page loads and nothing is logged as an error.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // End to end: a tiny real demo folder (synthetic cohort of 12 cases preprocessed at 12 mm to
 // 16 x 16 x 12; MProtoNet3D_pm5 and CNN3D cross-validated over 3 folds for 2 epochs; both
 // evaluated), then the report, checked in the files and in headless Chromium (every image loads,

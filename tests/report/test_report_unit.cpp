@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Unit tests of the report pieces: base64, prototype pictures (make, JSON round trip, render),
 // HTML escaping and the page built from hand-written run.json / results.json / evaluation.json.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers of the fault tests (see fault_util.h).
 #include "robustness/fault_util.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers of the fault tests (issue 19): a small tmpfs the test mounts (a full disk on demand),
 // waiting for a progress line of a background CLI process, temporaries left in a folder, a tiny
 // model file and the CLI command line.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers for the robustness tests (see robustness_util.h).
 #include "robustness/robustness_util.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Helpers for the robustness tests: a tiny synthetic cohort made with `mprotonet synth`, and a
 // CLI process started in the background that a test can kill with SIGKILL.
 #pragma once

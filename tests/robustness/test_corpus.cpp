@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The hostile-input corpus (tests/data/bad/MANIFEST.tsv, written by make_bad_corpus.py) fed to
 // the CLI: every case must fail cleanly — exit status 1..127 (an Error, not a signal or a
 // sanitizer abort), a message naming the offending file and the problem, nothing left in the

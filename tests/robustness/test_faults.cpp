@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Faults beyond the hostile-input corpus (issue 19), end to end through the CLI:
 //  - a full disk (a small tmpfs the test mounts): every command exits 1 with "No space left on
 //    device" naming the file, leaves no temporary, and what existed before is intact;

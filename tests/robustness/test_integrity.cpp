@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Inputs that used to give a confident wrong answer or a misleading message (issue 19): model
 // files are checked for integrity (CRC-32 of every record) and for non-finite weights, NaN
 // inputs and non-finite logits are errors (never a class), a NaN/Inf affine is named as such,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Interrupted work: `mprotonet train` killed with SIGKILL in the middle of an epoch and resumed
 // ends with exactly the weights of an uninterrupted run (CPU, fixed seed); `mprotonet preprocess
 // --data` killed while it writes the preprocessing cache never leaves a cache file that is read

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Resource bounds found by the hostile corpus: a model configuration may not ask for an absurd
 // network (it used to be accepted: model-info printed a 10^27-voxel input), and a NIfTI header
 // asking for 100 GB is refused from the header alone, naming the limit.

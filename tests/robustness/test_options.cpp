@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Numeric options and refused commands (issue 19): every numeric option is checked for range
 // and for being an integer where one is expected, the same way on the command line and in a
 // --config file (2.7 is not 2, 1e20 is not a negative number, NaN is not a learning rate); a

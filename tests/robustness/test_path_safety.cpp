@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Output paths stay inside the folders the user gave: subject ids from data (name_mapping.csv
 // rows) that contain path separators or are "."/".." are rejected with a clear Error, and the
 // commands that write files create nothing outside their output / cache folders.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of the warm-up + cosine learning-rate schedule: values worked out by hand and parity
 // with PyTorch's schedulers chained as the reference chains them (tests/helpers/schedule_oracle.py).
 #include <gtest/gtest.h>

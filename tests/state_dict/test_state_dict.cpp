@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of the PyTorch file reader/writer (io/state_dict.h) against Python's own torch.save /
 // torch.load (tests/helpers/state_dict_oracle.py, Debian's python3-torch): files PyTorch wrote
 // are read here and compared with PyTorch's manifest; files written here are loaded by PyTorch

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of report/png: PNG bytes decoded by an independent stdlib-only Python decoder, display
 // orientation from the affine (RAS and LPS give the same picture), outlines, heat maps, tiling.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Tests of the synthetic cohort generator: label sets, biology-vs-grade relation, class balance,
 // determinism (including across thread counts), intensity relations between tissues, and the
 // BraTS 2020 layout as read by nibabel (tests/helpers/synthetic_check.py).

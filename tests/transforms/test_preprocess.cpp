@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Preprocessing (SPEC section 3) against an independent nibabel + SciPy oracle, on real files.
 #include <gtest/gtest.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // MProtoNet map and GradCAM (SPEC 7).
 #include "mprotonet/attribution/attribution.h"
 

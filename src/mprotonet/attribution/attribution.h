@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Attribution maps of SPEC 7 for a target class per sample, upsampled trilinearly to the input
 // size and repeated over the input channels: [N, C, D, H, W].
 // - MProtoNet map (Wei et al., MIDL 2023): occurrence maps (p_mode >= 2) or per-voxel

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Gradient attributions with a modified ReLU backward (SPEC 7):
 // - Guided backpropagation (Springenberg et al., "Striving for Simplicity", ICLR 2015 workshop):
 //   at every ReLU module, grad_in = (x > 0) * relu(grad_out).

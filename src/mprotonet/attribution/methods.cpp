@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Dispatcher over the SPEC 7 attribution methods.
 #include "mprotonet/attribution/methods.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Batched occlusion (SPEC 7).
 #include "mprotonet/attribution/occlusion.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Occlusion attribution (Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks",
 // ECCV 2014) as the reference runs it through captum.attr.Occlusion: a window of 1 channel x
 // 11 x 11 x 11 voxels slides with stride 1 x 5 x 5 x 5 (SPEC 7); each position is replaced by the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Base64 encoding and strict decoding (see base64.h).
 #include "mprotonet/core/base64.h"
 

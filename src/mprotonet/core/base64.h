@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Base64 (RFC 4648, standard alphabet with '=' padding): how small binary payloads travel inside
 // JSON (prototype pictures in a push record) and inside HTML (data: URIs).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Numeric option checks (see bounds.h).
 #include "mprotonet/core/bounds.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Numeric options, checked the same way wherever they come from (the command line, a --config
 // file, run.json): an integer must be an integer (2.7 is refused, not truncated to 2; 1e20 is
 // refused, not wrapped to a negative number), every number must be finite and inside its range,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Error: message plus context chain.
 #include "mprotonet/core/error.h"
 

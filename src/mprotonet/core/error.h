@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The project's one error type. It carries a message plus a stack of context lines
 // ("while reading header of X"), innermost first, so a failure deep in a loader reaches the
 // user as one readable chain (the MRtrix3 idea).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Short text of foreign exceptions (see error_text.h).
 #include "mprotonet/core/error_text.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Short, single-line text of a foreign exception for a user-facing message. LibTorch's c10::Error
 // carries a C++ stack trace in what() ("Exception raised from ... frame #0 ..."), which means
 // nothing to a user and used to be cut mid-word; only its message is kept.

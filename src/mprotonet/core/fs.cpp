@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Atomic, checked and staged file writing.
 #include "mprotonet/core/fs.h"
 

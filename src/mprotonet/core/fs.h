@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Filesystem helpers shared by every writer: atomic writes (temporary name then rename) so
 // nothing already written is ever left half-replaced, checked writes that report the system's
 // reason ("No space left on device") naming the file, and staged groups of outputs that appear

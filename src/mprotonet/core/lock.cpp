@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // flock-based folder locks (see lock.h).
 #include "mprotonet/core/lock.h"
 

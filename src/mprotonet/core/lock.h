@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Locks on output folders, so that two processes never write one run folder (or one fold of it)
 // at the same time: the second is refused with a message naming the holder.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process heap settings (see memory.h). Kept out of the unity batches and the torch header:
 // it needs only <malloc.h>.
 #include "mprotonet/core/memory.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Process heap settings for tensor work (glibc malloc).
 #pragma once
 

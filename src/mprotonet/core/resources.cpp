@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run-time data lookup (see resources.h).
 #include "mprotonet/core/resources.h"
 
@@ -19,6 +20,15 @@ fs::path executable_dir() {
   return exe.parent_path();
 }
 
+// True when `path` is `folder` or below it (both resolved: /proc/self/exe has no symlinks).
+bool inside(const fs::path& path, const fs::path& folder) {
+  std::error_code ec;
+  const fs::path root = fs::weakly_canonical(folder, ec);
+  if (ec) return false;
+  const fs::path rel = fs::weakly_canonical(path, ec).lexically_relative(root);
+  return !ec && !rel.empty() && *rel.begin() != "..";
+}
+
 }  // namespace
 
 std::vector<fs::path> resource_dirs() {
@@ -32,8 +42,10 @@ std::vector<fs::path> resource_dirs() {
   if (const fs::path exe = executable_dir(); !exe.empty()) {
     dirs.push_back(exe.parent_path() / "share" / "mprotonet");
   }
-#ifdef MPROTONET_SOURCE_RESOURCES
-  dirs.emplace_back(MPROTONET_SOURCE_RESOURCES);
+#if defined(MPROTONET_SOURCE_RESOURCES) && defined(MPROTONET_BUILD_TREE)
+  if (const fs::path exe = executable_dir(); !exe.empty() && inside(exe, MPROTONET_BUILD_TREE)) {
+    dirs.emplace_back(MPROTONET_SOURCE_RESOURCES);
+  }
 #endif
   return dirs;
 }

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Seeded random source of training: augmentation, the mapping loss, the loader (see rng.h).
 #include "mprotonet/core/rng.h"
 

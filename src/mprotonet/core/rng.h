@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The explicit, seeded random source used by the training-time augmentation and by the
 // mapping loss. Every random draw of training goes through one of these objects, never through
 // global state (std::rand, torch's default generator), so a run is reproducible from its seed

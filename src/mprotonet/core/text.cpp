@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Text and JSON forms of values (see text.h).
 #include "mprotonet/core/text.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Text and JSON forms of values, shared by error messages and result files.
 #pragma once
 

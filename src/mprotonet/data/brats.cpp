@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // BraTS cohort discovery: grade table parsing, modality file matching, geometry checks.
 #include "mprotonet/data/brats.h"
 

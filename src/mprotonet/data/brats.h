@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Discovery of BraTS-style cohorts (SPEC section 2): the BraTS 2020 training layout
 // (name_mapping.csv + one folder per subject with <id>_{t1,t1ce,t2,flair,seg}.nii[.gz]), the
 // BraTS 2021+ modality names (t1n, t1c, t2w, t2f), and the BraTS 2018/2019 layout with HGG/ and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Preprocessing cache: binary per-subject files, memory-mapped, checksummed, built in parallel.
 #include "mprotonet/data/cohort.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Batch loader over the memory-mapped cohort (see loader.h).
 #include "mprotonet/data/loader.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Batches for training and evaluation, read from the memory-mapped PreprocessedCohort.
 //
 // Training: every epoch a permutation of the subjects drawn from Rng::derive(seed, {epoch}),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Stratified K-fold, bit-compatible with scikit-learn 1.x StratifiedKFold(shuffle=True).
 #include "mprotonet/data/splits.h"
 

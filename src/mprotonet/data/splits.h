@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Stratified K-fold cross-validation splits (SPEC section 6: 5 folds, seed 0).
 //
 // The assignment reproduces scikit-learn's StratifiedKFold(n_splits, shuffle=True,

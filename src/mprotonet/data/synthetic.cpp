@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Synthetic BraTS-like cohort generator (see synthetic.h for the design).
 //
 // Every structure is an analytic field in "canonical" brain coordinates (RAS mm around the brain

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Synthetic BraTS-like cohort: the built-in default data of the tool.
 //
 // Real BraTS data needs a registration a new user does not have, so the tool can generate

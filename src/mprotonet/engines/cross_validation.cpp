@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Cross-validation driver and result aggregation (see cross_validation.h).
 #include "mprotonet/engines/cross_validation.h"
 
@@ -13,6 +14,7 @@
 
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/data/splits.h"
@@ -49,6 +51,7 @@ int p_mode_of(const std::string& model_name) {
 json comparable_run_info(json info) {
   for (const char* k : {"device", "loader_workers", "threads", "eval_batch_size", "eval_interval"}) info["train"].erase(std::string(k));
   info.erase(std::string("cache_dir"));
+  info.erase(std::string("mprotonet"));  // the build that started the run; a later build may resume it
   return info;
 }
 
@@ -259,6 +262,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
                   " differ); choose another --out or repeat the original options");
     }
   } else {
+    info["mprotonet"] = build_info_json();  // the code that started the run (core/version.h)
     write_text_atomically(run_json, info.dump(2) + "\n");
   }
   run_lock.settings_written();

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Stratified K-fold cross-validation of one model row (SPEC 6 and 8): discover the cohort,
 // preprocess it once into the cache, split it (sklearn-compatible StratifiedKFold, seed), and per
 // fold train on the training subjects and test on the held-out ones. Everything needed to repeat

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run evaluation and single-case explanation (SPEC 7, 8).
 #include "mprotonet/engines/evaluator.h"
 
@@ -16,6 +17,7 @@
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/text.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/engines/run_consistency.h"
@@ -241,8 +243,10 @@ json evaluate_run(const EvaluationOptions& o) {
     log("evaluate: " + plan);
 
     json fold{{"fold", k}, {"model", model_path.string()}, {"subjects", idx.size()}};
-    // Classification, full input and every kept subset.
+    // Classification, full input and every kept subset; per subject for the paired comparisons.
     ClassificationAccumulator full;
+    json per_subject_cls{{"ids", json::array()}, {"label", json::array()}, {"p_hgg", json::array()},
+                         {"prediction", json::array()}};
     const auto subsets = kept_modality_subsets(4);
     std::vector<ClassificationAccumulator> subset_acc(subsets.size());
     const AutocastGuard autocast(o.precision, o.device);
@@ -253,13 +257,22 @@ json evaluate_run(const EvaluationOptions& o) {
         std::vector<int64_t> lab;
         for (auto i : b) lab.push_back(cohort.label(i));
         auto labels = torch::tensor(lab, torch::kLong);
-        full.update(model.forward(x).cpu().to(torch::kFloat32), labels);
+        const auto logits = model.forward(x).cpu().to(torch::kFloat32);
+        full.update(logits, labels);
+        const auto prob = torch::softmax(logits.to(torch::kDouble), 1);
+        for (size_t r = 0; r < b.size(); ++r) {
+          per_subject_cls["ids"].push_back(cohort.id(b[r]));
+          per_subject_cls["label"].push_back(lab[r]);
+          per_subject_cls["p_hgg"].push_back(json_number(prob[static_cast<int64_t>(r)][1].item<double>()));
+          per_subject_cls["prediction"].push_back(logits[static_cast<int64_t>(r)].argmax().item<int64_t>());
+        }
         if (o.missing_modalities)
           for (size_t s = 0; s < subsets.size(); ++s)
             subset_acc[s].update(model.forward(drop_modalities(x, subsets[s])).cpu().to(torch::kFloat32), labels);
       }
     }
     fold["classification"] = to_json(full.aggregate());
+    fold["per_subject"] = per_subject_cls;
     per_subset["full"].push_back(full.aggregate());
     if (o.missing_modalities) {
       json mm = json::object();
@@ -279,13 +292,21 @@ json evaluate_run(const EvaluationOptions& o) {
       attribution::MapOptions mo;
       mo.occlusion = o.occlusion;
       int64_t done = 0;
+      json per_subject{{"ids", json::array()}, {"ap", json::array()}, {"dsc", json::array()}};
+      json faith_ids = json::array();
       for (const auto& b : batches(with_seg, o.batch_size)) {
         auto x = cohort.images(b).to(o.device);
         std::vector<int64_t> lab;
         for (auto i : b) lab.push_back(cohort.label(i));
         auto labels = torch::tensor(lab, torch::kLong);
         auto maps = attribution::compute_map(model, m, x, labels.to(o.device), mo).to(torch::kFloat32);
-        loc.update(maps.cpu(), seg_batch(cohort, b));
+        const auto scores = loc.update(maps.cpu(), seg_batch(cohort, b));
+        const auto ap_subject = scores.ap.mean(1), dsc_subject = scores.dsc.mean(1);
+        for (size_t r = 0; r < b.size(); ++r) {
+          per_subject["ids"].push_back(cohort.id(b[r]));
+          per_subject["ap"].push_back(json_number(ap_subject[static_cast<int64_t>(r)].item<double>()));
+          per_subject["dsc"].push_back(json_number(dsc_subject[static_cast<int64_t>(r)].item<double>()));
+        }
         if (o.faithfulness) {
           // Only the batch members in the faithfulness subset.
           std::vector<int64_t> rows;
@@ -297,6 +318,7 @@ json evaluate_run(const EvaluationOptions& o) {
             auto p = perturbation_predictions(model, x.index_select(0, sel.to(x.device())),
                                               maps.index_select(0, sel.to(maps.device())), o.faithfulness_options);
             faith.update(p.deletion, p.addition, labels.index_select(0, sel));
+            for (auto r : rows) faith_ids.push_back(cohort.id(b[static_cast<size_t>(r)]));
           }
         }
         done += static_cast<int64_t>(b.size());
@@ -306,12 +328,19 @@ json evaluate_run(const EvaluationOptions& o) {
       auto ls = loc.aggregate();
       json entry{{"localization", to_json(ls)},
                  {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - tm).count()}};
+      entry["per_subject"] = per_subject;
       per_method[name]["ap"].push_back(with_seg.empty() ? kNaN : ls.ap);
       per_method[name]["dsc"].push_back(with_seg.empty() ? kNaN : ls.dsc);
       per_method_channel_ap[name].push_back(ls.ap_per_channel);
       if (o.faithfulness) {
         auto fr = faith.aggregate();
         entry["faithfulness"] = to_json(fr);
+        json del = json::array(), add = json::array();
+        for (const auto& [d, a] : faith.per_subject_areas()) {
+          del.push_back(json_number(d));
+          add.push_back(json_number(a));
+        }
+        entry["faithfulness_per_subject"] = {{"ids", faith_ids}, {"deletion_area", del}, {"addition_area", add}};
         per_method[name]["ids"].push_back(fr.ids);
         per_method[name]["ias"].push_back(fr.ias);
         curves[name]["deletion_bac"].push_back(fr.deletion_bac);
@@ -379,6 +408,7 @@ json evaluate_run(const EvaluationOptions& o) {
   json methods_j = json::array();
   for (auto m : methods) methods_j.push_back(attribution::map_method_name(m));
   json out{{"format", "mprotonet-evaluation-1"},
+           {"mprotonet", build_info_json()},
            {"run_dir", fs::absolute(o.run_dir).lexically_normal().string()},
            {"model_name", model_name},
            {"methods", methods_j},

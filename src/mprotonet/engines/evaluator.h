@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Evaluation of a cross-validation run and explanation of one case (SPEC 7 and 8).
 //
 // evaluate_run(): per fold, the fold's model (RUN_DIR/fold_K/model.mpn) on its held-out subjects

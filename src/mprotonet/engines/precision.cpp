@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device / precision selection and the autocast guard (see precision.h).
 #include "mprotonet/engines/precision.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Device and numeric precision of training and evaluation: fp32 everywhere by default; bf16
 // autocast on the CPU (LibTorch 1.13 exposes at::autocast::set_cpu_enabled in C++) or on CUDA
 // (bf16 needs no gradient scaler, which LibTorch's C++ API lacks). The model's weights and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Class-specific prototype projection (see push.h).
 #include "mprotonet/engines/push.h"
 

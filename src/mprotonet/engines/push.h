@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Prototype projection ("push", Chen et al., "This Looks Like That", NeurIPS 2019, section 2.2;
 // class-specific as in MProtoNet, SPEC 6): every prototype is replaced by the closest latent
 // vector among the unaugmented training subjects of its own class — for p_mode < 2 the add-on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run folder integrity: run.json structure, dataset vs run, writer locks (see run_consistency.h).
 #include "mprotonet/engines/run_consistency.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Integrity of a training run folder (engines/cross_validation.h) for the commands that read or
 // write it: run.json has the structure `mprotonet train` writes (a stray JSON file is refused,
 // not turned into an empty report), the dataset given to `evaluate`/`report` holds the run's

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Warm-up + cosine learning-rate schedule (see schedule.h).
 #include "mprotonet/engines/schedule.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Optimisers, trainable sets and the per-batch objective of training (see train_step.h).
 #include "mprotonet/engines/train_step.h"
 

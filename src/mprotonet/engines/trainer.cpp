@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Training of one fold: joint / push / last-layer steps, checkpoints, resume (see trainer.h).
 #include "mprotonet/engines/trainer.h"
 

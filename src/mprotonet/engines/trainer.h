@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Training of one fold (SPEC section 6) and evaluation on held-out subjects.
 //
 // A fold's training is a fixed sequence of steps, each one "epoch" for checkpointing:

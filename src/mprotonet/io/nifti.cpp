@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // NIfTI reading and writing on top of Debian's nifticlib (libnifti2: NIfTI-1 and NIfTI-2).
 //
 // Reading is done in three steps so that a bad file is refused with a precise reason before any

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // NIfTI-1/NIfTI-2 reading and writing (.nii, .nii.gz; also .hdr/.img pairs) on top of
 // Debian's nifticlib. Values are returned scaled (scl_slope/scl_inter applied, slope 0 = none)
 // as float32 in numpy order; the affine follows nibabel: sform when sform_code > 0, else qform

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Restricted pickle interpreter (opcode semantics as in CPython's Lib/pickle.py and
 // Lib/pickletools.py) specialised to what torch.save writes.
 #include "mprotonet/io/pickle_reader.h"

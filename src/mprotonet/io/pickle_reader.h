@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // A restricted, non-executing pickle interpreter for the `data.pkl` record of PyTorch files.
 // It understands the opcodes `torch.save` emits (protocol 2, plus the few protocol 3-5 opcodes
 // a newer Python may use) and resolves GLOBAL only against an allow-list:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PyTorch state_dict / tensor files: the zip layout of torch.save (<archive>/data.pkl,
 // <archive>/data/<key> raw little-endian storages, <archive>/version) read through the
 // restricted unpickler and written with a pickle that uses only the same allow-listed globals.

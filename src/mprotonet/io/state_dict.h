@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reading and writing PyTorch `state_dict` files (the zip format of `torch.save`, PyTorch >= 1.6)
 // without executing anything from the file: a restricted pickle interpreter over data.pkl that
 // accepts only an allow-list of globals (collections.OrderedDict, torch._utils._rebuild_tensor_v2,

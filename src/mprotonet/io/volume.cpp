@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Affine arithmetic for Volume.
 #include "mprotonet/io/volume.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // In-memory 3D volume shared by readers, writers, preprocessing and the synthetic generator.
 //
 // Voxel layout is numpy/nibabel order: for array indices (i, j, k) the linear index is

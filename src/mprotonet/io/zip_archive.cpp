@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Zip reader/writer for PyTorch files. Layout per PKWARE APPNOTE 6.3 (sections 4.3.7 local
 // header, 4.3.12 central directory, 4.3.14-4.3.16 end records, 4.5.3 zip64 extra field).
 #include "mprotonet/io/zip_archive.h"

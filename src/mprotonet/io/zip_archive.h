@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Minimal zip archive reader and writer for the PyTorch file format (`torch.save`, PyTorch >= 1.6).
 // Only what that format needs: uncompressed ("stored") records, zip64 sizes/offsets on reading,
 // CRC-32 verification (also of deflated records, which LibTorch's module archives contain).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Class-balanced focal loss (see focal.h).
 #include "mprotonet/losses/focal.h"
 

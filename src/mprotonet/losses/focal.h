@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Class-balanced focal loss, the classification loss of every MProtoNet row (SPEC section 6;
 // Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, with the reference's class
 // weights w_c = 1 / n_c).

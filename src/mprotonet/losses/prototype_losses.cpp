@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Prototype loss terms (see prototype_losses.h).
 #include "mprotonet/losses/prototype_losses.h"
 

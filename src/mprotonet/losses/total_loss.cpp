@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Composition of the joint and last-layer objectives (see total_loss.h).
 #include "mprotonet/losses/total_loss.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Classification metrics (see classification.h).
 #include "mprotonet/metrics/classification.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Classification metrics of SPEC section 8: accuracy, balanced accuracy (BAC), sensitivity (HGG
 // recall), specificity (LGG recall) and ROC AUC, as free functions over whole label/score
 // vectors and as a MONAI-style accumulator (update per batch, aggregate, reset).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Incremental deletion / addition (SPEC 8).
 #include "mprotonet/metrics/faithfulness.h"
 
@@ -184,6 +185,20 @@ FaithfulnessResult FaithfulnessAccumulator::aggregate() const {
   r.ids_accuracy = normalised_curve_area(r.deletion_accuracy);
   r.ias_accuracy = normalised_curve_area(r.addition_accuracy);
   return r;
+}
+
+std::vector<std::pair<double, double>> FaithfulnessAccumulator::per_subject_areas() const {
+  auto area = [](const std::vector<int>& predictions, int label) {
+    if (predictions.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+    double a = 0.0;
+    for (size_t i = 0; i + 1 < predictions.size(); ++i)
+      a += 0.5 * ((predictions[i] == label ? 1.0 : 0.0) + (predictions[i + 1] == label ? 1.0 : 0.0));
+    return a / static_cast<double>(predictions.size() - 1);
+  };
+  std::vector<std::pair<double, double>> out;
+  for (size_t i = 0; i < labels_.size(); ++i)
+    out.emplace_back(area(deletion_[i], labels_[i]), area(addition_[i], labels_[i]));
+  return out;
 }
 
 void FaithfulnessAccumulator::reset() {

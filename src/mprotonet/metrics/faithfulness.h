@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Faithfulness of attribution maps by incremental deletion and addition (SPEC 8; the IDS of
 // Wei et al., MProtoNet, MIDL 2023, after the deletion/insertion game of Petsiuk et al., RISE,
 // BMVC 2018). Per subject the map is averaged over channels and its quantiles at 100 %, 98 %, ...,
@@ -12,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -77,6 +79,11 @@ class FaithfulnessAccumulator {
   /// deletion / addition: int [B, S] predicted class per step; labels: int [B].
   void update(const torch::Tensor& deletion, const torch::Tensor& addition, const torch::Tensor& labels);
   FaithfulnessResult aggregate() const;
+  /// Per subject, in update order: (deletion, addition) area under the subject's own correctness
+  /// curve (1 at a step whose prediction equals the label, else 0), as the mean trapezoid over
+  /// the steps, without normalisation. Their means over subjects are the areas under the
+  /// accuracy curves; they are the per-subject scores the paired comparisons use.
+  std::vector<std::pair<double, double>> per_subject_areas() const;
   void reset();
   int64_t size() const { return static_cast<int64_t>(labels_.size()); }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // AP and DSC of attribution maps against the whole tumour (SPEC 8).
 #include "mprotonet/metrics/localization.h"
 

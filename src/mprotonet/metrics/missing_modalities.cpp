@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Kept-modality subsets and mean imputation of the missing channels (SPEC 8).
 #include "mprotonet/metrics/missing_modalities.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Wilcoxon signed-rank and paired t-test (SPEC 8), written to agree with scipy.stats.
 #include "mprotonet/metrics/significance.h"
 
@@ -154,18 +155,25 @@ PairedTestResult paired_t_test(const std::vector<double>& a, const std::vector<d
   return r;
 }
 
-nlohmann::json paired_comparison_json(const std::vector<double>& a, const std::vector<double>& b) {
+nlohmann::json paired_comparison_json(const std::vector<double>& a, const std::vector<double>& b,
+                                      const std::string& unit) {
   auto w = wilcoxon_signed_rank(a, b);
   auto t = paired_t_test(a, b);
   const auto n = static_cast<int64_t>(a.size());
-  std::string note = "paired over " + std::to_string(n) +
-                     " folds: little power; the exact two-sided Wilcoxon p-value cannot go below " +
-                     std::to_string(wilcoxon_min_p_value(n)) + " and the t-test has " + std::to_string(n - 1) +
-                     " degrees of freedom";
+  std::string note = "paired over " + std::to_string(n) + " " + unit;
+  if (unit == "folds")
+    note += ": little power; the exact two-sided Wilcoxon p-value cannot go below " +
+            std::to_string(wilcoxon_min_p_value(n)) + " and the t-test has " + std::to_string(n - 1) +
+            " degrees of freedom";
   return {{"n", n},
+          {"unit", unit},
           {"a_mean", json_number(mean(a))},
           {"b_mean", json_number(mean(b))},
-          {"wilcoxon", {{"statistic", json_number(w.statistic)}, {"p_value", json_number(w.p_value)}, {"exact", w.exact}}},
+          {"wilcoxon",
+           {{"statistic", json_number(w.statistic)},
+            {"p_value", json_number(w.p_value)},
+            {"n_nonzero", w.n},
+            {"exact", w.exact}}},
           {"t_test", {{"statistic", json_number(t.statistic)}, {"p_value", json_number(t.p_value)}}},
           {"note", note}};
 }

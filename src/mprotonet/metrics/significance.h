@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Paired significance tests across folds (SPEC 8: the paper reports that MProtoNet's maps are
 // significantly better): two-sided Wilcoxon signed-rank and paired t-test, matching
 // scipy.stats.wilcoxon (zero_method "wilcox", no continuity correction, exact distribution when
@@ -33,8 +34,10 @@ double incomplete_beta(double a, double b, double x);
 /// Two-sided p-value of Student's t with `df` degrees of freedom.
 double student_t_two_sided_p(double t, double df);
 
-/// {"a_mean", "b_mean", "wilcoxon": {...}, "t_test": {...}, "n", "note"}: both tests and a
-/// sentence on their power for this n.
-nlohmann::json paired_comparison_json(const std::vector<double>& a, const std::vector<double>& b);
+/// {"n", "unit", "a_mean", "b_mean", "wilcoxon": {"statistic", "p_value", "n_nonzero", "exact"},
+/// "t_test": {...}, "note"}: both tests; `unit` names what is paired ("folds": the note then
+/// states the tests' low power for so few pairs; "subjects").
+nlohmann::json paired_comparison_json(const std::vector<double>& a, const std::vector<double>& b,
+                                      const std::string& unit = "folds");
 
 }  // namespace mprotonet

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Batch prediction and its JSON form.
 #include "mprotonet/nets/inference.h"
 

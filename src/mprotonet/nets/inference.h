@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Evaluation-mode prediction of a batch: logits, softmax probabilities and the predicted class,
 // and their JSON form used by `mprotonet predict`.
 #pragma once

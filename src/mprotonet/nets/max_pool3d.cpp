@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Separable 3D max pooling (see max_pool3d.h).
 #include "mprotonet/nets/max_pool3d.h"
 

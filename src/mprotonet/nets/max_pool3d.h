@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // 3D max pooling with LibTorch's exact results, computed separably on the CPU.
 // LibTorch 1.13's CPU max_pool3d visits every window element of every output through one serial
 // compare chain, and has no bfloat16 kernel (autocast pools in float). A max over a k x k x k

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Reference-keyword model configuration: parsing, validation, JSON round trip.
 #include "mprotonet/nets/model_config.h"
 
@@ -256,6 +257,17 @@ ModelConfig read_model_config(const std::filesystem::path& path) {
 
 void write_model_config(const std::filesystem::path& path, const ModelConfig& config) {
   write_text_atomically(path, model_config_to_json(config).dump(2) + "\n");
+}
+
+std::string paper_row_name(const std::string& model_name) {
+  if (model_name == "CNN3D") return "CNN";
+  if (model_name == "MProtoNet3D_pm0") return "ProtoPNet (minimum distance)";
+  if (model_name == "MProtoNet3D_pm1") return "ProtoPNet";
+  if (model_name == "MProtoNet3D_pm2") return "XProtoNet";
+  if (model_name == "MProtoNet3D_pm3") return "MProtoNet A";
+  if (model_name == "MProtoNet3D_pm4") return "MProtoNet B";
+  if (model_name == "MProtoNet3D_pm5") return "MProtoNet C";
+  return model_name;
 }
 
 }  // namespace mprotonet::nets

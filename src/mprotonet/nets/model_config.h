@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Model configuration in the reference's own keyword names (SPEC 10): what `getattr(models,
 // model_name)(**kwargs)` receives in the authors' code, read from / written to JSON.
 // {"model_name": "MProtoNet3D_pm5", "in_size": [4,128,128,96], "out_size": 2,
@@ -56,6 +57,10 @@ struct ModelConfig {
 /// (P not divisible by the class count, top-k rounding to 0, input smaller than the backbone's
 /// stride, unknown backbone with the valid list, ...).
 void validate(const ModelConfig& config);
+
+/// The paper's name of a model row: "CNN" (CNN3D), "ProtoPNet" (pm1), "XProtoNet" (pm2),
+/// "MProtoNet A" / "B" / "C" (pm3 / pm4 / pm5); other names are returned unchanged.
+std::string paper_row_name(const std::string& model_name);
 
 /// Parses the reference keywords; unknown keys, wrong types and invalid values are Errors
 /// naming `source` (a file name or "<json>") and the field. Validates the result.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Model file I/O and key-checked state loading.
 #include "mprotonet/nets/model_file.h"
 

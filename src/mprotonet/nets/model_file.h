@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The project's model file: one file holding the reference-style configuration, every
 // parameter and buffer under its state_dict name, and an optional push record (free-form JSON,
 // filled by the training code). Written by torch::pickle_save, so Python's torch.load reads it

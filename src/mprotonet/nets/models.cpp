@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // CNN3D and MProtoNet3D_pmK forward passes, initialisation and the pieces the losses, push and
 // explanations reuse.
 #include "mprotonet/nets/models.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The classifiers of SPEC 5: CNN3D (backbone + add-ons + linear head) and MProtoNet3D with
 // p_mode 0-5 (Wei, Tam, Tang, "MProtoNet", MIDL 2023; p_mode 1 is ProtoPNet, Chen et al.
 // NeurIPS 2019; p_mode 2 is XProtoNet, Kim et al. CVPR 2021). Parameters and buffers are

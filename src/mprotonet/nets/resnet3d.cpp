@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // 3D ResNet backbones (SPEC 5.1) and their receptive-field bookkeeping.
 #include "mprotonet/nets/resnet3d.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // 3D ResNet backbones with random initialisation ("resnet18_ri" ... "resnet152_ri", SPEC 5.1):
 // the torchvision ResNet topology (He et al., "Deep Residual Learning for Image Recognition",
 // CVPR 2016) with every 2D op replaced by its 3D counterpart, truncated to the first n_layers

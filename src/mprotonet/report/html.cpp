@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The HTML results report (see html.h).
 #include "mprotonet/report/html.h"
 
@@ -15,8 +16,11 @@
 #include "mprotonet/attribution/methods.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/core/version.h"
 #include "mprotonet/metrics/missing_modalities.h"
 #include "mprotonet/metrics/significance.h"
+#include "mprotonet/nets/model_config.h"
+#include "mprotonet/report/comparison_section.h"
 
 namespace mprotonet {
 
@@ -147,14 +151,9 @@ std::string method_css_colour(const std::string& m) {
 
 std::string model_description(const std::string& model_name) {
   if (model_name == "CNN3D") return "CNN baseline, explained with GradCAM";
-  static const std::map<char, std::string> rows{{'0', "prototypes, minimum distance"},
-                                                {'1', "ProtoPNet"},
-                                                {'2', "XProtoNet"},
-                                                {'3', "MProtoNet A"},
-                                                {'4', "MProtoNet B"},
-                                                {'5', "MProtoNet C, the paper's best"}};
-  if (!model_name.empty() && rows.count(model_name.back())) return rows.at(model_name.back());
-  return "";
+  const std::string name = nets::paper_row_name(model_name);
+  if (name == model_name) return "";
+  return model_name == "MProtoNet3D_pm5" ? name + ", the paper's best" : name;
 }
 
 // ---- published figures (SPEC section 11): BraTS 2020, 5-fold, not this run.
@@ -369,7 +368,8 @@ void results_section(Page& pg, const std::vector<ReportRun>& runs) {
     const json s = at(r.evaluation, "/summary/methods").is_object() ? r.evaluation["summary"]["methods"].value(m, json())
                                                                       : json();
     const json cls_eval = at(r.evaluation, "/summary/classification/full");
-    o << "<tr class=\"model\"><td>" << h(r.label) << " <span class=\"sd\">(" << h(method_label(m)) << ")</span></td>";
+    o << "<tr class=\"model\"><td>" << h(nets::paper_row_name(r.label)) << " <span class=\"sd\">(" << h(r.label) << ", "
+      << h(method_label(m)) << ")</span></td>";
     for (const char* metric : {"bac", "accuracy", "sensitivity", "specificity", "auc"}) {
       std::string cell = results_cell(r.results, metric);
       if (!r.results.is_object() && cls_eval.is_object()) cell = mean_std(cls_eval.value(metric, json()));
@@ -477,20 +477,6 @@ void missing_section(Page& pg, const std::vector<ReportRun>& runs) {
   o << "</table></section>\n";
 }
 
-// Per-fold values of one method's metric from evaluation.json, keyed by fold number.
-std::map<int, double> per_fold(const json& evaluation, const std::string& method, const std::string& metric) {
-  std::map<int, double> out;
-  if (!evaluation.is_object() || !evaluation.contains("folds")) return out;
-  for (const auto& f : evaluation["folds"]) {
-    const json m = at(f, ("/methods/" + method).c_str());
-    if (!m.is_object()) continue;
-    const json v = metric == "ap" || metric == "dsc" ? at(m, ("/localization/" + metric).c_str())
-                                                      : at(m, ("/faithfulness/" + metric).c_str());
-    if (v.is_number()) out[f.value("fold", -1)] = v.get<double>();
-  }
-  return out;
-}
-
 void significance_rows(std::ostream& o, const json& sig) {
   o << "<table><tr><th>Metric</th><th class=\"num\">MProtoNet map</th><th class=\"num\">GradCAM</th>"
        "<th class=\"num\">Wilcoxon p</th><th class=\"num\">paired t-test p</th><th class=\"num\">folds</th></tr>\n";
@@ -514,8 +500,9 @@ void significance_rows(std::ostream& o, const json& sig) {
 
 void significance_section(Page& pg, const std::vector<ReportRun>& runs) {
   auto& o = pg.o;
-  o << "<section id=\"significance\"><h2>MProtoNet vs GradCAM</h2>\n"
-       "<p class=\"lead\">Paired comparisons across folds (two-sided Wilcoxon signed-rank and paired t-test).</p>\n";
+  o << "<section id=\"significance\"><h2>Within each model: MProtoNet map vs GradCAM</h2>\n"
+       "<p class=\"lead\">Paired comparisons across folds (two-sided Wilcoxon signed-rank and paired t-test) of two "
+       "explanations of the same model; the comparison between rows is above, paired per subject.</p>\n";
   bool any = false;
   for (const auto& r : runs) {
     const json sig = at(r.evaluation, "/significance");
@@ -524,31 +511,7 @@ void significance_section(Page& pg, const std::vector<ReportRun>& runs) {
     o << "<h3>" << h(r.label) << ": its MProtoNet map vs GradCAM on the same model</h3>\n";
     significance_rows(o, sig);
   }
-  // Across models: the prototype model's own map vs the CNN's GradCAM, paired by fold (the
-  // paper's comparison), when both runs used the same folds.
-  for (const auto& p : runs) {
-    if (!p.prototype_model()) continue;
-    for (const auto& c : runs) {
-      if (c.model_name() != "CNN3D") continue;
-      if (at(p.run, "/folds/test_ids") != at(c.run, "/folds/test_ids") || at(p.run, "/folds/test_ids").is_null()) continue;
-      json sig = json::object();
-      for (const char* metric : {"ap", "dsc", "ids", "ias"}) {
-        const auto a = per_fold(p.evaluation, "mprotonet", metric), b = per_fold(c.evaluation, "gradcam", metric);
-        std::vector<double> va, vb;
-        for (const auto& [k, v] : a)
-          if (b.count(k)) {
-            va.push_back(v);
-            vb.push_back(b.at(k));
-          }
-        if (va.size() >= 2) sig[std::string("cross_") + metric] = paired_comparison_json(va, vb);
-      }
-      if (sig.empty()) continue;
-      any = true;
-      o << "<h3>" << h(p.label) << " (MProtoNet map) vs " << h(c.label) << " (GradCAM), paired by fold</h3>\n";
-      significance_rows(o, sig);
-    }
-  }
-  if (!any) o << "<p class=\"note\">No comparison available (it needs the mprotonet and gradcam maps evaluated).</p>\n";
+  if (!any) o << "<p class=\"note\">No within-model comparison (it needs the mprotonet and gradcam maps of a prototype model).</p>\n";
   o << "</section>\n";
 }
 
@@ -715,7 +678,7 @@ void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vect
 std::string report_html(const std::vector<ReportRun>& runs, const std::vector<GallerySection>& gallery,
                         const std::vector<CaseView>& cases,
                         const std::vector<std::pair<std::string, std::string>>& extra_settings,
-                        const std::vector<std::string>& notes, const std::string& title) {
+                        const std::vector<std::string>& notes, const std::string& title, const json& comparison) {
   Page pg;
   auto& o = pg.o;
   std::string models;
@@ -726,10 +689,11 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
   o << "<header><div class=\"wrap\"><h1>" << h(title) << "</h1><p>" << h(models)
     << " — glioma grading (HGG vs LGG) from four MRI modalities, cross-validated</p><nav>"
        "<a href=\"#settings\">Settings</a><a href=\"#results\">Results</a><a href=\"#interpretability\">Methods</a>"
-       "<a href=\"#missing\">Missing modalities</a><a href=\"#significance\">Significance</a><a href=\"#curves\">Curves</a>"
+       "<a href=\"#comparison\">Significance</a><a href=\"#missing\">Missing modalities</a><a href=\"#curves\">Curves</a>"
        "<a href=\"#prototypes\">Prototypes</a><a href=\"#cases\">Test cases</a></nav></div></header>\n<main class=\"wrap\">\n";
   settings_section(pg, runs, extra_settings);
   results_section(pg, runs);
+  o << comparison_section_html(comparison);
   interpretability_section(pg, runs);
   missing_section(pg, runs);
   significance_section(pg, runs);
@@ -741,9 +705,13 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
   bool first = true;
   for (const auto& r : runs) {
     o << (first ? "" : ", ") << "<code>" << h(r.dir.string()) << "</code>";
+    if (r.run.contains("mprotonet")) o << " (trained by mprotonet " << h(version_line(r.run.at("mprotonet"))) << ")";
     first = false;
   }
-  o << ". MProtoNet: Wei, Tam, Tang, MIDL 2023.</div></footer>\n</body></html>\n";
+  o << ". Written by mprotonet " << h(version_line())
+    << ". Cite the method, Wei, Tam, Tang: MProtoNet, Medical Imaging with Deep Learning (MIDL 2023), PMLR 227:1798-1812,"
+       " and this software with its version and commit: see CITATION.cff and the README's <i>Citing</i> section."
+       "</div></footer>\n</body></html>\n";
   return o.str();
 }
 
@@ -791,7 +759,8 @@ fs::path write_report(const ReportOptions& options) {
     const fs::path out = options.dir / "report.html";
     std::string page;
     try {
-      page = report_html(runs, gallery, cases, extra, notes, options.title);
+      const json comparison = read_optional_json(options.dir / "comparison.json");
+      page = report_html(runs, gallery, cases, extra, notes, options.title, comparison);
     } catch (const json::exception& e) {
       throw Error(std::string("a run.json / results.json / evaluation.json has an unexpected structure (") + e.what() +
                   "); expected files written by `mprotonet train` and `mprotonet evaluate`");

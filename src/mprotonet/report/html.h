@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The results report (issue 7): one self-contained report.html, readable offline in any browser
 // (simple CSS in the page, no script, no network; pictures as PNG files in report_files/ beside
 // it, plots as inline SVG), generated from the run folders' run.json, results.json,
@@ -55,7 +56,8 @@ std::filesystem::path write_report(const ReportOptions& options);
 std::string report_html(const std::vector<ReportRun>& runs, const std::vector<GallerySection>& gallery,
                         const std::vector<CaseView>& cases,
                         const std::vector<std::pair<std::string, std::string>>& extra_settings,
-                        const std::vector<std::string>& notes, const std::string& title);
+                        const std::vector<std::string>& notes, const std::string& title,
+                        const nlohmann::json& comparison = nlohmann::json());
 
 /// Escapes & < > " ' for HTML text and attribute values.
 std::string html_escape(const std::string& text);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PNG rendering of volume slices, outlines, heat maps and grids (see png.h for conventions).
 #include "mprotonet/report/png.h"
 

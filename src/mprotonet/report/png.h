@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // PNG pictures of volumes for people to look at: RGB images, slices of a Volume in display
 // orientation with percentile windowing, segmentation outlines, heat-map overlays (for
 // attribution maps) and panel grids, written atomically with libpng.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Rendering of stored prototype pictures (see prototype_view.h).
 #include "mprotonet/report/prototype_view.h"
 

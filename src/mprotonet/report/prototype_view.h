@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Pictures of prototypes ("this looks like that", Chen et al., NeurIPS 2019; MProtoNet, Wei et
 // al., MIDL 2023): renders the PrototypePicture a push stored in the model file — the source
 // subject's four modalities (T1, T1CE, T2, FLAIR; 2 x 2 by default), with the prototype's occurrence

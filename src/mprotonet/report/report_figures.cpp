@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Run folders, prototype gallery and explained test cases of the HTML report (see report_figures.h).
 #include "mprotonet/report/report_figures.h"
 
@@ -24,8 +25,6 @@ namespace mprotonet {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
 json read_json_file(const fs::path& path) {
   const std::string text = read_text_file(path);
   try {
@@ -36,6 +35,8 @@ json read_json_file(const fs::path& path) {
 }
 
 json read_optional_json(const fs::path& path) { return fs::exists(path) ? read_json_file(path) : json(nullptr); }
+
+namespace {
 
 // Smallest zoom giving panels at least `min_width` pixels wide.
 int zoom_for(int64_t width, int min_width) {
@@ -102,9 +103,9 @@ std::vector<ReportRun> load_report_runs(const fs::path& dir) {
                                                                                 : d.filename().string();
       runs.push_back(std::move(r));
     }
+    // The paper's row order: CNN3D, then p_mode 0..5 (ProtoPNet ... MProtoNet C).
     std::stable_sort(runs.begin(), runs.end(), [](const ReportRun& a, const ReportRun& b) {
-      return std::make_tuple(!a.prototype_model(), a.label, a.dir.string()) <
-             std::make_tuple(!b.prototype_model(), b.label, b.dir.string());
+      return std::make_tuple(a.p_mode(), a.label, a.dir.string()) < std::make_tuple(b.p_mode(), b.label, b.dir.string());
     });
     return runs;
   });
@@ -201,7 +202,11 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
                                  const std::string& rel, std::vector<std::string>& notes) {
   std::vector<CaseView> views;
   if (runs.empty() || o.cases <= 0) return views;
-  const ReportRun& primary = runs.front();
+  // Cases are chosen from the best prototype model present (MProtoNet C when it is there).
+  const ReportRun* best = &runs.front();
+  for (const auto& r : runs)
+    if (r.p_mode() >= best->p_mode()) best = &r;
+  const ReportRun& primary = *best;
   const auto chosen = choose_cases(primary, o.cases);
   if (chosen.empty()) {
     notes.push_back("no test predictions found in " + primary.dir.string() + ": no test cases shown");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // The pieces of the HTML report (report/html.h) that need models and data: the run folders a
 // report covers, the prototype gallery (pictures from each model file's push record) and a few
 // test cases explained at report time with their fold's model (input with the tumour outline,
@@ -14,6 +15,11 @@
 #include "mprotonet/engines/evaluator.h"
 
 namespace mprotonet {
+
+/// A JSON file's content; Error naming the file when it is not valid JSON.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+/// read_json_file(path), or null when the file does not exist.
+nlohmann::json read_optional_json(const std::filesystem::path& path);
 
 /// One cross-validation run folder as the report reads it.
 struct ReportRun {
@@ -34,7 +40,7 @@ struct ReportRun {
 };
 
 /// The run folders under `dir`: dir itself when it holds run.json, else every dir/runs/<name>
-/// holding run.json (prototype models first, then by name). Error when there is none or a JSON
+/// holding run.json, in the paper's row order (CNN3D, then p_mode 0..5). Error when there is none or a JSON
 /// file is unreadable.
 std::vector<ReportRun> load_report_runs(const std::filesystem::path& dir);
 

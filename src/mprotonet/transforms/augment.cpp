@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Training-time augmentation (SPEC section 4): parameter draws from an explicit Rng and their
 // application with torch ops. See augment.h for the deviations from TorchIO and why.
 #include "mprotonet/transforms/augment.h"

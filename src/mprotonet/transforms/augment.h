@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Training-time data augmentation of MProtoNet (SPEC section 4; the reference applies the
 // TorchIO sequence "af0-no0-bl0-br0-co0-an0-gi0-ga0-fl0" to every training subject).
 //

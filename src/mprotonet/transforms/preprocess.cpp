@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // Preprocessing: canonical reorientation, FOV + resampling on one physical grid, z-score.
 #include "mprotonet/transforms/preprocess.h"
 

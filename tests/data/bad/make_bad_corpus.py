@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: MIT
 """Writes the hostile-input corpus tests/data/bad/ (checked in; re-run to regenerate).
 
 Every case is one row of MANIFEST.tsv:

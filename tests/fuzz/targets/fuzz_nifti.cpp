@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer harness for the NIfTI reader (not part of the CMake build: tests/fuzz has no .cpp of
 // its own, so CMake makes no test_fuzz executable). Built and run by tests/fuzz/run_fuzzers.sh.
 // The input is written to a .nii file (zlib reads plain and gzip-compressed data alike, so both

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Builds the two libFuzzer targets for the checkpoint reader with clang, ASan and UBSan, into
 # ${OUT:-build-fuzz}/ (relative to the checkout), and makes seed corpora from PyTorch-written files.
 # Run afterwards, e.g. for 10 minutes each:

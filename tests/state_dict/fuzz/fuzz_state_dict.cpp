@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT
 // libFuzzer harness for the checkpoint reader (not part of the CMake build: this folder is not
 // globbed). Build and run with build_fuzzers.sh beside it. Two targets from one file:
 //  - default: the input is a whole file given to read_state_dict and read_tensor_file;
