@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
@@ -68,8 +69,9 @@ CommandRegistration register_dataset("dataset", "Check a BraTS folder: subjects,
                           sub.add_option("--data", o->data_dir, "BraTS training folder")->required();
                           sub.add_option("--labels", o->labels, "grade table to use instead of DIR/name_mapping.csv");
                           sub.add_option("--folds", o->folds, "number of stratified folds to show (default 5; 0 = none)")
-                              ->check(CLI::Range(0, 1000));
-                          sub.add_option("--seed", o->seed, "fold seed (default 0, as the paper)");
+                              ->check(integer_in(0, bounds::kMaxFolds));
+                          sub.add_option("--seed", o->seed, "fold seed (default 0, as the paper)")
+                              ->check(integer_in(0, bounds::kMaxSeed));
                           sub.add_option("--json", o->json_out, "also write subjects and folds as JSON to this file");
                           sub.add_flag("--skip-bad", o->skip_bad, "leave out subjects with problems instead of failing");
                           sub.add_flag("--require-seg", o->require_seg, "treat a missing segmentation as a problem");

@@ -8,12 +8,15 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/engines/evaluator.h"
 
 namespace {
 
 using namespace mprotonet;
+using cli::integer_in;
+using cli::number_in;
 
 struct EvaluateCliOptions {
   std::string run, data, cache;
@@ -38,16 +41,17 @@ cli::CommandRegistration register_evaluate(
                      "comma-separated attribution methods (default all: "
                      "mprotonet,gradcam,guided-gradcam,deconvolution,occlusion; mprotonet is skipped for CNN3D)");
       sub.add_option("--folds", o->folds, "comma-separated 0-based folds to evaluate (default all)");
-      sub.add_option("--batch", o->batch, "subjects per batch (default 4)")->check(CLI::PositiveNumber);
+      sub.add_option("--batch", o->batch, "subjects per batch (default 4)")->check(integer_in(1, bounds::kMaxBatchSize));
       sub.add_option("--occlusion-batch", o->occlusion_batch, "occluded copies per forward (default 8)")
-          ->check(CLI::PositiveNumber);
+          ->check(integer_in(1, bounds::kMaxBatchSize));
       sub.add_flag("--no-missing", o->no_missing, "skip the 14 missing-modality evaluations");
       sub.add_flag("--no-faithfulness", o->no_faithfulness, "skip incremental deletion / addition");
       sub.add_option("--faithfulness-subjects", o->faithfulness_subjects,
                      "deletion / addition on at most N test subjects per fold, both classes (default 0 = all)")
-          ->check(CLI::NonNegativeNumber);
+          ->check(integer_in(0, 1000000));
       sub.add_option("--precision", o->precision, "fp32 or bf16 autocast for the forwards (default fp32)");
-      sub.add_option("--threads", o->threads, "preprocessing threads (default 0 = all cores)");
+      sub.add_option("--threads", o->threads, "preprocessing threads (default 0 = all cores)")
+          ->check(integer_in(0, bounds::kMaxThreads));
       sub.add_option("--device", o->device, "cpu or cuda[:N] (default cpu)");
       return [o] {
         EvaluationOptions e;
@@ -59,11 +63,7 @@ cli::CommandRegistration register_evaluate(
         std::string item;
         while (std::getline(ss, item, ',')) {
           if (item.empty()) continue;
-          try {
-            e.folds.push_back(std::stoi(item));
-          } catch (const std::exception&) {
-            throw Error("--folds: \"" + item + "\" is not a fold number; expected e.g. 0,2");
-          }
+          e.folds.push_back(static_cast<int>(bounds::parse_integer(item, "--folds entry", 0, bounds::kMaxFolds - 1)));
         }
         e.batch_size = o->batch;
         e.occlusion.batch_size = o->occlusion_batch;

@@ -6,11 +6,15 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
+#include "mprotonet/core/fs.h"
 #include "mprotonet/engines/evaluator.h"
 
 namespace {
 
 using namespace mprotonet;
+using cli::integer_in;
+using cli::number_in;
 
 struct ExplainCliOptions {
   std::string model, case_dir, out;
@@ -32,10 +36,10 @@ cli::CommandRegistration register_explain(
                      "(default mprotonet,gradcam; mprotonet is skipped for CNN3D)");
       sub.add_option("--spacing", o->spacing,
                      "preprocessing voxel size in mm (default: from the model's input size, 192 mm / D)")
-          ->check(CLI::NonNegativeNumber);
-      sub.add_option("--top", o->top, "prototypes listed (default 5)")->check(CLI::PositiveNumber);
+          ->check(number_in(0, bounds::kMaxSpacingMm));
+      sub.add_option("--top", o->top, "prototypes listed (default 5)")->check(integer_in(1, 100000));
       sub.add_option("--occlusion-batch", o->occlusion_batch, "occluded copies per forward (default 8)")
-          ->check(CLI::PositiveNumber);
+          ->check(integer_in(1, bounds::kMaxBatchSize));
       return [o] {
         ExplainOptions e;
         e.model_file = o->model;
@@ -45,7 +49,11 @@ cli::CommandRegistration register_explain(
         e.spacing_mm = o->spacing;
         e.top_prototypes = o->top;
         e.occlusion.batch_size = o->occlusion_batch;
+        // The maps, panels and JSON appear together, only on success (core/fs.h).
+        StagedOutputs outputs;
+        outputs.create_directories(e.out_dir);
         explain_case(e);
+        outputs.commit();
         return 0;
       };
     });

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/io/nifti.h"
@@ -18,6 +19,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace mprotonet;
+using cli::integer_in;
+using cli::number_in;
 
 struct LocalizationCliOptions {
   std::vector<std::string> maps;  ///< one .pt [N, C, D, H, W] or NIfTI files (one channel each)
@@ -97,7 +100,7 @@ cli::CommandRegistration register_localization(
           ->required();
       sub.add_option("--json", o->json, "output JSON (default: print to stdout)");
       sub.add_option("--threshold", o->threshold, "threshold on the min-max normalised map (default 0.5)")
-          ->check(CLI::Range(0.0, 1.0));
+          ->check(number_in(0.0, 1.0));
       return [o] { return run_localization(*o); };
     });
 

@@ -8,10 +8,12 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
@@ -47,7 +49,12 @@ PredictInput tensor_input(const std::string& path) {
     auto t = mprotonet::read_tensor_file(path);
     mprotonet::check(t.dim() == 5 && t.is_floating_point(),
                      "expected a float tensor [N, C, D, H, W], got " + c10::str(t.scalar_type(), " ", t.sizes()));
-    return t.to(torch::kFloat).contiguous();
+    t = t.to(torch::kFloat).contiguous();
+    // A NaN voxel propagates to NaN logits; refused here, with the count, rather than answered.
+    const int64_t bad = t.numel() - torch::isfinite(t).sum().item<int64_t>();
+    mprotonet::check(bad == 0, std::to_string(bad) + " of " + std::to_string(t.numel()) +
+                                   " values are NaN or infinite; refusing an input with non-finite values");
+    return t;
   });
   in.write_map = [](const std::filesystem::path& dir, const std::string& method, const torch::Tensor& map) {
     mprotonet::write_tensor_file(dir / (method + ".pt"), map);
@@ -70,15 +77,32 @@ double spacing_for_model(const mprotonet::nets::ModelConfig& config, double requ
   return s;
 }
 
+/// Error unless the input's spatial size is the model's in_size: a model is only meaningful on the
+/// input size it was trained on (and a larger one costs memory without bound).
+void check_input_size(const std::array<int64_t, 3>& shape, const mprotonet::nets::ModelConfig& config,
+                      const std::string& input, const std::string& hint) {
+  const std::array<int64_t, 3> expected{config.in_size[1], config.in_size[2], config.in_size[3]};
+  auto str = [](const std::array<int64_t, 3>& a) {
+    return std::to_string(a[0]) + "x" + std::to_string(a[1]) + "x" + std::to_string(a[2]);
+  };
+  mprotonet::check(shape == expected, "input " + input + " is " + str(shape) + " voxels; the model was trained on " +
+                                          str(expected) + hint);
+}
+
 /// A case folder: preprocessed like the training data; maps are written as NIfTI both on the
 /// preprocessed grid and resampled onto the case's own T1 grid (same affine, so they overlay in
 /// any viewer). Multi-channel maps are averaged over the four modality channels.
-PredictInput case_input(const std::string& dir, double spacing) {
+PredictInput case_input(const std::string& dir, double spacing, const mprotonet::nets::ModelConfig& config) {
   using namespace mprotonet;
   PredictInput in;
   const CaseFiles files = find_case_files(dir);
   PreprocessOptions options;
   options.spacing_mm = spacing;
+  // Before preprocessing: --spacing 0.5 with a 4 mm model would build a 384x384x288 input.
+  std::ostringstream given;
+  given << spacing;
+  check_input_size(options.output_shape(), config, dir + " preprocessed at " + given.str() + " mm",
+                   "; leave out --spacing (it follows from the model) or give the model's spacing");
   CaseFiles images_only = files;
   images_only.seg.reset();
   const PreprocessedCase c = preprocess_case(images_only, options);
@@ -126,12 +150,15 @@ int run_predict(const PredictOptions& o) {
   auto loaded = nets::load_model_file(o.model);
   nets::ClassifierImpl& model = *loaded.model;
   const auto methods = parse_methods(o.methods, model);
-  const PredictInput input = o.case_dir.empty() ? tensor_input(o.tensor)
-                                                 : case_input(o.case_dir, spacing_for_model(model.config(), o.spacing));
+  const PredictInput input = o.case_dir.empty()
+                                 ? tensor_input(o.tensor)
+                                 : case_input(o.case_dir, spacing_for_model(model.config(), o.spacing), model.config());
   const std::string input_name = o.case_dir.empty() ? o.tensor : o.case_dir;
   check(input.tensor.size(1) == model.config().in_size[0],
         "input " + input_name + " has " + std::to_string(input.tensor.size(1)) + " channels; the model expects " +
             std::to_string(model.config().in_size[0]));
+  check_input_size({input.tensor.size(2), input.tensor.size(3), input.tensor.size(4)}, model.config(), input_name,
+                   " (preprocess the case at the model's spacing)");
 
   // One backbone pass per case gives the prediction and every map (memory of one case).
   nets::Prediction p;
@@ -149,12 +176,20 @@ int run_predict(const PredictOptions& o) {
     p.probabilities = torch::softmax(p.logits, 1);
     p.predicted = p.logits.argmax(1);
   }
-  write_text_atomically(o.json, nets::prediction_to_json(p).dump(2) + "\n");
+  // Non-finite logits (broken weights, an overflow) are an error, never a class.
+  const auto finite = torch::isfinite(p.logits).all(1);
+  for (int64_t i = 0; i < finite.size(0); ++i)
+    check(finite[i].item<bool>(), "the model's output (logits) for case " + std::to_string(i) + " of " + input_name +
+                                      " is not finite (NaN or infinite); the model or the input is broken");
+  // The JSON and every map appear together, only on success (core/fs.h StagedOutputs).
+  StagedOutputs outputs;
   if (!o.maps.empty()) {
-    std::filesystem::create_directories(o.maps);
+    outputs.create_directories(o.maps);
     for (size_t k = 0; k < methods.size(); ++k)
       input.write_map(o.maps, attribution::map_method_name(methods[k]), torch::cat(maps[k]));
   }
+  write_text_atomically(o.json, nets::prediction_to_json(p).dump(2) + "\n");
+  outputs.commit();
   std::cout << "predicted:";
   for (int64_t i = 0; i < p.predicted.size(0); ++i) std::cout << " " << p.predicted[i].item<int64_t>();
   std::cout << "\n";
@@ -172,7 +207,7 @@ mprotonet::cli::CommandRegistration register_predict(
       tensor->excludes(case_dir);
       sub.add_option("--spacing", o->spacing,
                      "preprocessing spacing in mm for --case (default: from the model's in_size, 192 mm / in_size[1])")
-          ->check(CLI::PositiveNumber);
+          ->check(mprotonet::cli::number_in(mprotonet::bounds::kMinSpacingMm, mprotonet::bounds::kMaxSpacingMm));
       sub.add_option("--json", o->json, "output JSON: logits, probabilities, predicted")->required();
       sub.add_option("--maps", o->maps, "folder for explanation maps of the predicted class: <method>.pt for --tensor; <method>.nii.gz (case T1 grid) and <method>_preprocessed.nii.gz for --case");
       sub.add_option("--methods", o->methods,

@@ -6,7 +6,9 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/io/nifti.h"
@@ -33,13 +35,15 @@ int run_case(const PreprocessCommand& o) {
   options.spacing_mm = o.spacing;
   const CaseFiles files = find_case_files(o.case_dir);
   const PreprocessedCase c = preprocess_case(files, options);
-  std::error_code ec;
-  fs::create_directories(o.out_dir, ec);
-  if (ec) throw Error("cannot create output folder " + o.out_dir.string() + ": " + ec.message());
+  // The volumes appear together or not at all (a full disk leaves neither a partial set nor
+  // temporaries, and earlier files of the same names stay as they were).
+  StagedOutputs outputs;
+  outputs.create_directories(o.out_dir);
   for (int m = 0; m < kNumModalities; ++m)
     write_nifti(o.out_dir / (std::string(kModalityNames[static_cast<size_t>(m)]) + ".nii.gz"), c.images[static_cast<size_t>(m)],
                 DataType::kFloat32);
   if (c.seg) write_nifti(o.out_dir / "seg.nii.gz", *c.seg, DataType::kUInt8);
+  outputs.commit();
   const auto& s = c.images[0].shape;
   std::cout << "preprocessed " << files.id << " (" << axis_codes(read_nifti_header(files.images[0]).affine) << " -> RAS, "
             << s[0] << "x" << s[1] << "x" << s[2] << " at " << o.spacing << " mm) into " << o.out_dir.string() << "\n";
@@ -81,9 +85,10 @@ CommandRegistration register_preprocess(
       case_opt->excludes(data_opt);
       sub.add_option("--out", o->out_dir, "output folder for --case (t1, t1ce, t2, flair .nii.gz float32; seg uint8)");
       sub.add_option("--spacing", o->spacing, "output voxel size in mm (default 1.5 -> 128x128x96; 3 -> 64x64x48)")
-          ->check(CLI::PositiveNumber);
+          ->check(number_in(bounds::kMinSpacingMm, bounds::kMaxSpacingMm));
       sub.add_option("--cache", o->cache_dir, "cache root for --data (default $MPROTONET_CACHE or ~/.cache/mprotonet)");
-      sub.add_option("--threads", o->threads, "worker threads for --data (default 0 = all cores)")->check(CLI::NonNegativeNumber);
+      sub.add_option("--threads", o->threads, "worker threads for --data (default 0 = all cores)")
+          ->check(integer_in(0, bounds::kMaxThreads));
       sub.add_flag("--skip-bad", o->skip_bad, "with --data: leave out subjects with problems instead of failing");
       return [o, case_opt, data_opt] {
         if (case_opt->count()) return run_case(*o);

@@ -5,11 +5,14 @@
 #include <memory>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/report/html.h"
 
 namespace {
 
 using namespace mprotonet;
+using cli::integer_in;
+using cli::number_in;
 
 struct ReportCliOptions {
   std::string dir, data, cache;
@@ -29,10 +32,10 @@ cli::CommandRegistration register_report(
       sub.add_option("--data", o->data, "dataset folder for the test cases (default: run.json's data_dir, else DIR/data)");
       sub.add_option("--cache", o->cache, "preprocessing cache root (default: the one recorded in run.json)");
       sub.add_option("--cases", o->cases, "test cases explained in the report, 0 = none (default 4)")
-          ->check(CLI::Range(0, 50));
-      sub.add_option("--top", o->top, "top prototypes per test case (default 3)")->check(CLI::Range(1, 50));
+          ->check(integer_in(0, 50));
+      sub.add_option("--top", o->top, "top prototypes per test case (default 3)")->check(integer_in(1, 50));
       sub.add_option("--gallery-fold", o->gallery_fold, "fold whose prototypes fill the gallery (default 0)")
-          ->check(CLI::NonNegativeNumber);
+          ->check(integer_in(0, bounds::kMaxFolds - 1));
       sub.add_flag("--quiet", o->quiet, "no progress lines");
       return [o] {
         ReportOptions r;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/option_bounds.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/cross_validation.h"
@@ -16,6 +17,9 @@ namespace fs = std::filesystem;
 
 namespace mprotonet::cli {
 namespace {
+
+/// Backbone children kept (nets/model_config.h checks the same range).
+constexpr int64_t kMinLayers = 2, kMaxLayers = 8;
 
 struct TrainCommand {
   CrossValidationOptions cv;
@@ -36,16 +40,16 @@ void apply_config_file(TrainCommand& c, const fs::path& path) {
       with_context("in field '" + k + "'", [&] {
         if (k == "model_name") c.cv.model_name = v.get<std::string>();
         else if (k == "features") c.cv.features = v.get<std::string>();
-        else if (k == "n_layers") c.cv.n_layers = v.get<int64_t>();
-        else if (k == "spacing") c.cv.spacing_mm = v.get<double>();
-        else if (k == "folds") c.cv.folds = v.get<int>();
-        else if (k == "seed") c.cv.seed = v.get<uint32_t>();
+        else if (k == "n_layers") c.cv.n_layers = bounds::json_integer(v, k, kMinLayers, kMaxLayers);
+        else if (k == "spacing") c.cv.spacing_mm = bounds::json_number(v, k, bounds::kMinSpacingMm, bounds::kMaxSpacingMm);
+        else if (k == "folds") c.cv.folds = static_cast<int>(bounds::json_integer(v, k, bounds::kMinFolds, bounds::kMaxFolds));
+        else if (k == "seed") c.cv.seed = static_cast<uint32_t>(bounds::json_integer(v, k, 0, bounds::kMaxSeed));
         else if (k == "model") {
           check(v.is_object(), "expected an object of model keywords");
           for (auto m = v.begin(); m != v.end(); ++m) {
             if (m.key() == "model_name") c.cv.model_name = m.value().get<std::string>();
             else if (m.key() == "features") c.cv.features = m.value().get<std::string>();
-            else if (m.key() == "n_layers") c.cv.n_layers = m.value().get<int64_t>();
+            else if (m.key() == "n_layers") c.cv.n_layers = bounds::json_integer(m.value(), "n_layers", kMinLayers, kMaxLayers);
             else if (m.key() == "in_size") throw Error("in_size follows the preprocessing spacing; set \"spacing\" instead");
             else c.cv.model_overrides[m.key()] = m.value();
           }
@@ -75,41 +79,46 @@ CommandRegistration register_train(
       auto add = [&](const std::string& name, CLI::Option* opt) { given.emplace_back(name, opt); return opt; };
       add("model-name", sub.add_option("--model-name", cli->cv.model_name,
                                        "CNN3D or MProtoNet3D_pmK, K = 0..5 (default MProtoNet3D_pm5 = MProtoNet C)"));
-      add("folds", sub.add_option("--folds", cli->cv.folds, "number of stratified folds (default 5)")->check(CLI::Range(2, 1000)));
-      add("fold", sub.add_option("--fold", cli->cv.fold, "run only fold K (0-based); merge later with `mprotonet merge`"));
-      add("epochs", sub.add_option("--epochs", cli->cv.train.epochs, "joint epochs (default 100)")->check(CLI::PositiveNumber));
+      add("folds", sub.add_option("--folds", cli->cv.folds, "number of stratified folds (default 5)")->check(integer_in(bounds::kMinFolds, bounds::kMaxFolds)));
+      add("fold", sub.add_option("--fold", cli->cv.fold, "run only fold K (0-based); merge later with `mprotonet merge`")
+                          ->check(integer_in(0, bounds::kMaxFolds - 1)));
+      add("epochs", sub.add_option("--epochs", cli->cv.train.epochs, "joint epochs (default 100)")
+                        ->check(integer_in(1, bounds::kMaxEpochs)));
       add("batch-size", sub.add_option("--batch-size", cli->cv.train.batch_size, "subjects per batch (default 32)")
-                            ->check(CLI::PositiveNumber));
+                            ->check(integer_in(1, bounds::kMaxBatchSize)));
       add("lr", sub.add_option("--lr", cli->cv.train.lr, "peak learning rate of the joint / CNN optimiser (default 1e-3)")
-                    ->check(CLI::PositiveNumber));
+                    ->check(number_in(0, bounds::kMaxLearningRate, true)));
       add("features", sub.add_option("--features", cli->cv.features, "backbone resnet18_ri .. resnet152_ri (default resnet152_ri)"));
-      add("n-layers", sub.add_option("--n-layers", cli->cv.n_layers, "backbone children kept, 2..8 (default 6)"));
+      add("n-layers", sub.add_option("--n-layers", cli->cv.n_layers, "backbone children kept, 2..8 (default 6)")
+                          ->check(integer_in(kMinLayers, kMaxLayers)));
       add("prototypes", sub.add_option("--prototypes", cli->prototypes, "number of prototypes P, even (default 30)")
-                            ->check(CLI::PositiveNumber));
+                            ->check(integer_in(2, 100000)));
       add("spacing", sub.add_option("--spacing", cli->cv.spacing_mm,
                                     "preprocessing voxel size in mm (default 1.5 -> 128x128x96; 3 -> 64x64x48)")
-                         ->check(CLI::PositiveNumber));
-      add("seed", sub.add_option("--seed", cli->cv.seed, "seed of the folds and of training (default 0)"));
+                         ->check(number_in(bounds::kMinSpacingMm, bounds::kMaxSpacingMm)));
+      add("seed", sub.add_option("--seed", cli->cv.seed, "seed of the folds and of training (default 0)")
+                     ->check(integer_in(0, bounds::kMaxSeed)));
       add("device", sub.add_option("--device", cli->cv.train.device, "cpu or cuda (default cpu)"));
       add("precision", sub.add_option("--precision", cli->cv.train.precision, "fp32 or bf16 autocast (default fp32)"));
       add("push-interval", sub.add_option("--push-interval", cli->cv.train.push_interval,
                                           "push after every N-th joint epoch and the last (default 10; 0 = last only)")
-                               ->check(CLI::NonNegativeNumber));
+                               ->check(integer_in(0, bounds::kMaxEpochs)));
       add("last-layer-epochs", sub.add_option("--last-layer-epochs", cli->cv.train.last_layer_epochs,
                                               "last-layer epochs after each push (default 10)")
-                                   ->check(CLI::NonNegativeNumber));
+                                   ->check(integer_in(0, bounds::kMaxLastLayerEpochs)));
       add("augment", sub.add_option("--augment", cli->augment,
                                     "augmentation sequence, e.g. af0-no0-bl0-br0-co0-an0-gi0-ga0-fl0 (default), or none"));
       add("cache", sub.add_option("--cache", cli->cv.cache_dir, "preprocessing cache root (default $MPROTONET_CACHE or ~/.cache/mprotonet)"));
       add("threads", sub.add_option("--threads", cli->cv.train.threads, "torch threads (default 0 = all cores)")
-                         ->check(CLI::NonNegativeNumber));
+                         ->check(integer_in(0, bounds::kMaxThreads)));
       add("workers", sub.add_option("--workers", cli->cv.train.loader_workers, "batch-preparing threads (default 1)")
-                         ->check(CLI::NonNegativeNumber));
+                         ->check(integer_in(0, bounds::kMaxWorkers)));
       add("eval-interval", sub.add_option("--eval-interval", cli->cv.train.eval_interval,
                                           "also test every N-th joint epoch, logged in epochs.jsonl (default 0 = end only)")
-                               ->check(CLI::NonNegativeNumber));
+                               ->check(integer_in(0, bounds::kMaxEpochs)));
       auto* stop = sub.add_option("--stop-after-steps", cli->cv.train.stop_after_steps,
-                                  "testing aid: stop (as if killed) after N checkpointed steps");
+                                  "testing aid: stop (as if killed) after N checkpointed steps")
+                    ->check(integer_in(0, INT64_MAX));
       stop->group("");  // hidden
       sub.add_option("--config", c->config_file, "JSON file with options (command-line options win)")->check(CLI::ExistingFile);
       auto* recal = sub.add_flag("--recalibrate-bn",

@@ -172,8 +172,26 @@ CaseFiles find_case_files(const fs::path& case_dir) {
   return scan.files;
 }
 
+namespace {
+/// s with control characters shown as '?' (a NUL would end the message), cut at 120 characters.
+std::string printable_line(const std::string& s) {
+  std::string out = s.substr(0, 120);
+  for (char& c : out)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  return out + (s.size() > 120 ? "..." : "");
+}
+}  // namespace
+
 std::vector<GradeRow> read_grade_table(const fs::path& csv) {
   const std::string text = read_text_file(csv);
+  // A table saved as UTF-16 (Excel's "Unicode text") has a NUL in every other byte: say so
+  // rather than quote its lines, which a NUL would cut.
+  const bool utf16_bom = text.rfind("\xFF\xFE", 0) == 0 || text.rfind("\xFE\xFF", 0) == 0;
+  if (utf16_bom || text.find('\0') != std::string::npos)
+    throw Error(csv.string() + ": the grade table is " +
+                (utf16_bom ? std::string("UTF-16 text (it starts with a UTF-16 byte-order mark)")
+                           : std::string("not plain text (it holds NUL bytes; UTF-16 without a byte-order mark?)")) +
+                "; save it as a UTF-8 (or ASCII) CSV file");
   std::vector<GradeRow> rows;
   std::vector<std::string> problems;
   std::map<std::string, int> seen;
@@ -181,6 +199,7 @@ std::vector<GradeRow> read_grade_table(const fs::path& csv) {
   std::string line;
   int line_no = 0;
   bool header_seen = false;
+  size_t columns = 0;  // of the header; every row must have as many (the id is the last one)
   while (std::getline(in, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -189,6 +208,7 @@ std::vector<GradeRow> read_grade_table(const fs::path& csv) {
     if (!header_seen) {
       header_seen = true;
       const auto header = split_csv_line(line);
+      columns = header.size();
       if (header.size() < 2)
         problems.push_back("line " + std::to_string(line_no) + ": header has " + std::to_string(header.size()) +
                            " column(s); expected the grade first and the subject id last");
@@ -196,14 +216,22 @@ std::vector<GradeRow> read_grade_table(const fs::path& csv) {
     }
     const auto fields = split_csv_line(line);
     if (fields.size() < 2) {
-      problems.push_back("line " + std::to_string(line_no) + ": expected at least 2 comma-separated columns, got '" + line + "'");
+      problems.push_back("line " + std::to_string(line_no) + ": expected at least 2 comma-separated columns, got '" +
+                         printable_line(line) + "'");
+      continue;
+    }
+    if (columns >= 2 && fields.size() != columns) {
+      problems.push_back("line " + std::to_string(line_no) + ": " + std::to_string(fields.size()) +
+                         " comma-separated columns, but the header has " + std::to_string(columns) +
+                         " (the grade is the first column and the subject id the last; an extra or missing column "
+                         "would take another field for the id): '" + printable_line(line) + "'");
       continue;
     }
     GradeRow row{fields.front(), fields.back(), line_no};
     const std::string g = lower(row.grade);
     if (g != "hgg" && g != "lgg") {
-      problems.push_back("line " + std::to_string(line_no) + ": unknown grade '" + row.grade + "' for subject '" + row.id +
-                         "' (expected HGG or LGG)");
+      problems.push_back("line " + std::to_string(line_no) + ": unknown grade '" + printable_line(row.grade) + "' for subject '" +
+                         printable_line(row.id) + "' (expected HGG or LGG)");
       continue;
     }
     row.grade = (g == "hgg") ? "HGG" : "LGG";

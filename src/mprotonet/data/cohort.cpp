@@ -3,6 +3,7 @@
 #include "mprotonet/data/cohort.h"
 
 #include <fcntl.h>
+#include <pwd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -158,16 +159,10 @@ void write_cache_file(const fs::path& path, const PreprocessedCase& c) {
   }
   h.payload_bytes = payload.size();
   h.checksum = fnv1a(payload.data(), payload.size());
-  write_atomically(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out) throw Error("cannot create " + tmp.string());
-    char header_block[kHeaderBytes] = {};
-    std::memcpy(header_block, &h, sizeof h);
-    out.write(header_block, kHeaderBytes);
-    out.write(reinterpret_cast<const char*>(payload.data()), static_cast<std::streamsize>(payload.size()));
-    out.close();
-    if (!out) throw Error("write failed for " + tmp.string() + " (disk full?)");
-  });
+  std::vector<unsigned char> file(kHeaderBytes + payload.size(), 0);
+  std::memcpy(file.data(), &h, sizeof h);
+  std::memcpy(file.data() + kHeaderBytes, payload.data(), payload.size());
+  write_bytes_atomically(path, file.data(), file.size());
 }
 
 std::shared_ptr<MappedCase> open_cache_file(const fs::path& path) { return std::make_shared<MappedCase>(path); }
@@ -176,7 +171,16 @@ fs::path default_cache_root() {
   if (const char* env = std::getenv("MPROTONET_CACHE"); env && *env) return env;
   if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "mprotonet";
   if (const char* home = std::getenv("HOME"); home && *home) return fs::path(home) / ".cache" / "mprotonet";
-  return fs::temp_directory_path() / "mprotonet-cache";
+  // HOME unset (a service, `env -i`): the account's home from the password database. Never a
+  // shared folder such as /tmp, where another user could plant cache entries we would read.
+  std::vector<char> buf(16384);
+  struct passwd pw {};
+  struct passwd* found = nullptr;
+  if (::getpwuid_r(::getuid(), &pw, buf.data(), buf.size(), &found) == 0 && found != nullptr && pw.pw_dir != nullptr &&
+      pw.pw_dir[0] == '/')
+    return fs::path(pw.pw_dir) / ".cache" / "mprotonet";
+  throw Error("no private folder for the preprocessing cache: HOME and XDG_CACHE_HOME are not set and user " +
+              std::to_string(::getuid()) + " has no home folder; give --cache DIR or set MPROTONET_CACHE");
 }
 
 namespace {

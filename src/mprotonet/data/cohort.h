@@ -41,6 +41,9 @@ struct CohortOptions {
 /// Called after each subject is ready: (done, total, subject id, was it read from the cache).
 using CohortProgress = std::function<void(int64_t, int64_t, const std::string&, bool)>;
 
+/// $MPROTONET_CACHE, else $XDG_CACHE_HOME/mprotonet, else $HOME/.cache/mprotonet, else the
+/// account's home (password database)/.cache/mprotonet; Error when there is none (never a
+/// shared, world-writable folder such as /tmp, where another user could plant entries).
 std::filesystem::path default_cache_root();
 
 /// One memory-mapped cache file.

@@ -19,6 +19,7 @@
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/data/splits.h"
 #include "mprotonet/engines/precision.h"
+#include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/nets/model_file.h"
 
 namespace fs = std::filesystem;
@@ -177,6 +178,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   check(o.folds >= 2, "train: --folds must be >= 2, got " + std::to_string(o.folds));
   check(o.fold >= -1 && o.fold < o.folds,
         "train: --fold " + std::to_string(o.fold) + " is outside 0.." + std::to_string(o.folds - 1) + " (folds count from 0)");
+  validate_train_options(o.train);  // before anything is written (a refused run leaves no run.json)
   const int threads = set_torch_threads(o.train.threads);
   parse_device(o.train.device);
   parse_precision(o.train.precision);
@@ -247,6 +249,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
               {"labels", labels}}},
             {"folds", {{"n", o.folds}, {"seed", o.seed}, {"method", "StratifiedKFold(shuffle=True)"}, {"test_ids", fold_ids}}}};
   fs::create_directories(o.out_dir);
+  RunFolderLock run_lock(o.out_dir, o.fold);  // one writer per run / fold (run_consistency.h)
   const fs::path run_json = o.out_dir / "run.json";
   if (fs::exists(run_json)) {
     const json old = json::parse(read_text_file(run_json));
@@ -262,6 +265,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
     info["mprotonet"] = build_info_json();  // the code that started the run (core/version.h)
     write_text_atomically(run_json, info.dump(2) + "\n");
   }
+  run_lock.settings_written();
 
   CrossValidationResult result;
   for (int k = 0; k < o.folds; ++k) {
@@ -274,6 +278,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
       result.folds.push_back(read_fold_result(o.out_dir, k));
       continue;
     }
+    const auto fold_lock = lock_fold(o.out_dir, k);
     const auto& f = folds[static_cast<size_t>(k)];
     if (o.train.verbose)
       std::cerr << "[fold " << k << "] " << f.train.size() << " training, " << f.test.size() << " test subjects; "

@@ -20,6 +20,7 @@
 #include "mprotonet/core/version.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
+#include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/metrics/classification.h"
 #include "mprotonet/metrics/localization.h"
@@ -178,6 +179,7 @@ json evaluate_run(const EvaluationOptions& o) {
   DatasetOptions dopts;
   auto dataset = with_context("while reading the dataset " + o.data_dir.string(),
                               [&] { return discover_brats(o.data_dir, dopts); });
+  check_dataset_matches_run(run, dataset, run_json);  // the run's subjects, with the run's grades
   log("evaluate: preprocessing / mapping " + std::to_string(dataset.subjects.size()) + " subjects at " +
       std::to_string(copts.preprocess.spacing_mm) + " mm");
   auto cohort = PreprocessedCohort::build(dataset, copts);

@@ -15,12 +15,15 @@
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
+#include "mprotonet/core/bounds.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/error_text.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/loader.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/schedule.h"
 #include "mprotonet/engines/train_step.h"
+#include "mprotonet/io/zip_archive.h"
 #include "mprotonet/losses/focal.h"
 #include "mprotonet/nets/model_file.h"
 
@@ -61,28 +64,29 @@ nlohmann::json to_json(const TrainOptions& o) {
 }
 
 void update_from_json(TrainOptions& o, const nlohmann::json& j, const std::string& source) {
+  using namespace bounds;
   with_context("while reading training options from " + source, [&] {
     check(j.is_object(), "expected a JSON object, got " + j.dump());
     for (auto it = j.begin(); it != j.end(); ++it) {
       const std::string& k = it.key();
       const auto& v = it.value();
       with_context("in field '" + k + "'", [&] {
-        if (k == "epochs") o.epochs = v.get<int64_t>();
-        else if (k == "batch_size") o.batch_size = v.get<int64_t>();
-        else if (k == "lr") o.lr = v.get<double>();
-        else if (k == "weight_decay") o.weight_decay = v.get<double>();
-        else if (k == "prototype_weight_decay") o.prototype_weight_decay = v.get<double>();
-        else if (k == "warmup_epochs") o.warmup_epochs = v.get<int64_t>();
-        else if (k == "last_layer_lr") o.last_layer_lr = v.get<double>();
-        else if (k == "push_interval") o.push_interval = v.get<int64_t>();
-        else if (k == "last_layer_epochs") o.last_layer_epochs = v.get<int64_t>();
-        else if (k == "seed") o.seed = v.get<uint64_t>();
+        if (k == "epochs") o.epochs = json_integer(v, k, 1, kMaxEpochs);
+        else if (k == "batch_size") o.batch_size = json_integer(v, k, 1, kMaxBatchSize);
+        else if (k == "lr") o.lr = json_number(v, k, 0, kMaxLearningRate, true);
+        else if (k == "weight_decay") o.weight_decay = json_number(v, k, 0, kMaxWeightDecay);
+        else if (k == "prototype_weight_decay") o.prototype_weight_decay = json_number(v, k, 0, kMaxWeightDecay);
+        else if (k == "warmup_epochs") o.warmup_epochs = json_integer(v, k, -1, kMaxEpochs);
+        else if (k == "last_layer_lr") o.last_layer_lr = json_number(v, k, 0, kMaxLearningRate, true);
+        else if (k == "push_interval") o.push_interval = json_integer(v, k, 0, kMaxEpochs);
+        else if (k == "last_layer_epochs") o.last_layer_epochs = json_integer(v, k, 0, kMaxLastLayerEpochs);
+        else if (k == "seed") o.seed = static_cast<uint64_t>(json_integer(v, k, 0, kMaxSeed));
         else if (k == "device") o.device = v.get<std::string>();
         else if (k == "precision") o.precision = v.get<std::string>();
-        else if (k == "loader_workers") o.loader_workers = v.get<int>();
-        else if (k == "threads") o.threads = v.get<int>();
-        else if (k == "eval_batch_size") o.eval_batch_size = v.get<int64_t>();
-        else if (k == "eval_interval") o.eval_interval = v.get<int64_t>();
+        else if (k == "loader_workers") o.loader_workers = static_cast<int>(json_integer(v, k, 0, kMaxWorkers));
+        else if (k == "threads") o.threads = static_cast<int>(json_integer(v, k, 0, kMaxThreads));
+        else if (k == "eval_batch_size") o.eval_batch_size = json_integer(v, k, 0, kMaxBatchSize);
+        else if (k == "eval_interval") o.eval_interval = json_integer(v, k, 0, kMaxEpochs);
         else if (k == "recalibrate_bn") o.recalibrate_bn = v.get<bool>();
         else if (k == "augment") {
           if (v.is_string()) o.augment = AugmentOptions::from_sequence(v.get<std::string>());
@@ -104,6 +108,29 @@ void update_from_json(TrainOptions& o, const nlohmann::json& j, const std::strin
   });
 }
 
+void validate_train_options(const TrainOptions& o) {
+  using namespace bounds;
+  with_context("invalid training options", [&] {
+    check_integer(o.epochs, "epochs", 1, kMaxEpochs);
+    check_integer(o.batch_size, "batch_size", 1, kMaxBatchSize);
+    check_number(o.lr, "lr", 0, kMaxLearningRate, true);
+    check_number(o.weight_decay, "weight_decay", 0, kMaxWeightDecay);
+    check_number(o.prototype_weight_decay, "prototype_weight_decay", 0, kMaxWeightDecay);
+    check_integer(o.warmup_epochs, "warmup_epochs", -1, o.epochs - 1);
+    check_number(o.last_layer_lr, "last_layer_lr", 0, kMaxLearningRate, true);
+    check_integer(o.push_interval, "push_interval", 0, kMaxEpochs);
+    check_integer(o.last_layer_epochs, "last_layer_epochs", 0, kMaxLastLayerEpochs);
+    check_integer(static_cast<int64_t>(o.seed), "seed", 0, kMaxSeed);
+    check_integer(o.loader_workers, "loader_workers", 0, kMaxWorkers);
+    check_integer(o.threads, "threads", 0, kMaxThreads);
+    check_integer(o.eval_batch_size, "eval_batch_size", 0, kMaxBatchSize);
+    check_integer(o.eval_interval, "eval_interval", 0, kMaxEpochs);
+    check_integer(o.stop_after_steps, "stop_after_steps", -1, INT64_MAX);
+    parse_device(o.device);
+    parse_precision(o.precision);
+  });
+}
+
 std::string step_kind_name(StepKind k) {
   switch (k) {
     case StepKind::kJoint: return "joint";
@@ -113,19 +140,52 @@ std::string step_kind_name(StepKind k) {
   return "?";
 }
 
-std::vector<TrainStep> training_steps(bool prototype_model, const TrainOptions& o) {
+StepPlan::StepPlan(bool prototype_model, const TrainOptions& o)
+    : prototype_(prototype_model), epochs_(o.epochs), push_interval_(o.push_interval), last_layer_epochs_(o.last_layer_epochs) {
   check(o.epochs >= 1, "training: epochs must be >= 1, got " + std::to_string(o.epochs));
   check(o.push_interval >= 0, "training: push_interval must be >= 0, got " + std::to_string(o.push_interval));
   check(o.last_layer_epochs >= 0, "training: last_layer_epochs must be >= 0, got " + std::to_string(o.last_layer_epochs));
-  std::vector<TrainStep> steps;
-  for (int64_t e = 1; e <= o.epochs; ++e) {
-    steps.push_back({StepKind::kJoint, e, 0});
-    if (!prototype_model) continue;
-    if ((o.push_interval > 0 && e % o.push_interval == 0) || e == o.epochs) {
-      steps.push_back({StepKind::kPush, e, 0});
-      for (int64_t k = 1; k <= o.last_layer_epochs; ++k) steps.push_back({StepKind::kLastLayer, e, k});
-    }
+  if (!prototype_) {
+    size_ = epochs_;
+    return;
   }
+  // Pushes after every push_interval-th epoch (full blocks) and after the last one.
+  full_blocks_ = push_interval_ > 0 ? epochs_ / push_interval_ : 0;
+  final_push_ = push_interval_ == 0 || epochs_ % push_interval_ != 0;
+  block_size_ = push_interval_ + 1 + last_layer_epochs_;
+  size_ = epochs_ + (full_blocks_ + (final_push_ ? 1 : 0)) * (1 + last_layer_epochs_);
+}
+
+TrainStep StepPlan::at(int64_t s) const {
+  check(s >= 0 && s < size_, "training step " + std::to_string(s) + " is outside the plan of " + std::to_string(size_));
+  if (!prototype_) return {StepKind::kJoint, s + 1, 0};
+  // Within a block of P joint epochs: offsets 0..P-1 joint, P the push, then last-layer epochs.
+  auto in_block = [&](int64_t first_epoch, int64_t joints, int64_t offset) -> TrainStep {
+    const int64_t push_epoch = first_epoch + joints - 1;
+    if (offset < joints) return {StepKind::kJoint, first_epoch + offset, 0};
+    if (offset == joints) return {StepKind::kPush, push_epoch, 0};
+    return {StepKind::kLastLayer, push_epoch, offset - joints};
+  };
+  if (s < full_blocks_ * block_size_)
+    return in_block((s / block_size_) * push_interval_ + 1, push_interval_, s % block_size_);
+  const int64_t first = full_blocks_ * push_interval_ + 1;
+  return in_block(first, epochs_ - first + 1, s - full_blocks_ * block_size_);
+}
+
+int64_t StepPlan::count(StepKind k) const {
+  const int64_t pushes = prototype_ ? full_blocks_ + (final_push_ ? 1 : 0) : 0;
+  switch (k) {
+    case StepKind::kJoint: return epochs_;
+    case StepKind::kPush: return pushes;
+    case StepKind::kLastLayer: return pushes * last_layer_epochs_;
+  }
+  return 0;
+}
+
+std::vector<TrainStep> training_steps(bool prototype_model, const TrainOptions& o) {
+  const StepPlan plan(prototype_model, o);
+  std::vector<TrainStep> steps;
+  for (int64_t s = 0; s < plan.size(); ++s) steps.push_back(plan.at(s));
   return steps;
 }
 
@@ -178,7 +238,15 @@ std::vector<SubjectPrediction> predict(nets::ClassifierImpl& model, const Prepro
       AutocastGuard autocast(prec, device);
       logits = model.forward(batch->images.to(device));
     }
-    const auto probs = torch::softmax(logits.to(torch::kCPU, torch::kDouble), 1).contiguous();
+    const auto cpu_logits = logits.to(torch::kCPU, torch::kDouble);
+    // A non-finite output is a broken model (or input), never a class: softmax would turn NaN
+    // into an arbitrary prediction.
+    const auto finite = torch::isfinite(cpu_logits).all(1);
+    for (size_t k = 0; k < batch->indices.size(); ++k)
+      check(finite[static_cast<int64_t>(k)].item<bool>(),
+            "the model's output for subject " + cohort.id(batch->indices[k]) +
+                " is not finite (NaN or infinite logits); the weights or the input are broken");
+    const auto probs = torch::softmax(cpu_logits, 1).contiguous();
     for (size_t k = 0; k < batch->indices.size(); ++k) {
       SubjectPrediction p;
       p.index = batch->indices[k];
@@ -285,12 +353,13 @@ class FoldTrainer {
         fold_(fold),
         device_(parse_device(options.device)),
         precision_(parse_precision(options.precision)) {
+    validate_train_options(o_);
     check(o_.batch_size >= 1, "training: batch_size must be >= 1, got " + std::to_string(o_.batch_size));
     model_ = nets::build_model(config_, o_.seed);
     model_->to(device_);
     proto_ = std::dynamic_pointer_cast<nets::MProtoNet3DImpl>(model_);
     loss_ = o_.loss ? *o_.loss : (proto_ ? LossOptions::for_p_mode(model_->p_mode()) : LossOptions{});
-    steps_ = training_steps(proto_ != nullptr, o_);
+    plan_ = StepPlan(proto_ != nullptr, o_);
     schedule_.base_lr = o_.lr;
     schedule_.epochs = o_.epochs;
     schedule_.warmup_epochs = o_.warmup_epochs;
@@ -324,15 +393,15 @@ class FoldTrainer {
       throw Error(checkpoint_path(work_dir_).string() + " exists (an earlier, unfinished run); use --resume to continue "
                                                          "it or choose another output folder");
     if (next > 0 && o_.verbose)
-      std::cerr << "[fold " << fold_ << "] resuming after step " << next << "/" << steps_.size() << "\n";
+      std::cerr << "[fold " << fold_ << "] resuming after step " << next << "/" << plan_.size() << "\n";
     FoldTrainResult result;
-    for (int64_t s = next; s < static_cast<int64_t>(steps_.size()); ++s) {
+    for (int64_t s = next; s < plan_.size(); ++s) {
       EpochRecord rec = run_step(s);
       history_.push_back(rec);
       save_checkpoint(s + 1);
       write_history();
       if (o_.verbose) print_line(rec);
-      if (o_.stop_after_steps >= 0 && s + 1 >= o_.stop_after_steps && s + 1 < static_cast<int64_t>(steps_.size())) {
+      if (o_.stop_after_steps >= 0 && s + 1 >= o_.stop_after_steps && s + 1 < plan_.size()) {
         result.completed = false;
         result.model = model_;
         result.push = push_;
@@ -355,7 +424,7 @@ class FoldTrainer {
 
   EpochRecord run_step(int64_t s) {
     const auto t0 = std::chrono::steady_clock::now();
-    const TrainStep& st = steps_[static_cast<size_t>(s)];
+    const TrainStep st = plan_.at(s);
     EpochRecord rec;
     rec.step = s + 1;
     rec.what = st;
@@ -374,15 +443,14 @@ class FoldTrainer {
       rec.losses["push_distance_mean"] = mean / static_cast<double>(push_->prototypes.size());
     } else {
       run_training_epoch(s, st, rec);
-      const bool before_push_or_end = s + 1 == static_cast<int64_t>(steps_.size()) ||
-                                      steps_[static_cast<size_t>(s + 1)].kind == StepKind::kPush;
+      const bool before_push_or_end = s + 1 == plan_.size() || plan_.at(s + 1).kind == StepKind::kPush;
       if (o_.recalibrate_bn && st.kind == StepKind::kJoint && before_push_or_end)
         recalibrate_batchnorm(*model_, cohort_, train_, o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size,
                               device_, o_.precision);
     }
     const bool eval_now = o_.eval_interval > 0 && !test_.empty() &&
                           ((st.kind == StepKind::kJoint && st.epoch % o_.eval_interval == 0) ||
-                           s + 1 == static_cast<int64_t>(steps_.size()));
+                           s + 1 == plan_.size());
     if (eval_now)
       rec.test = metrics_of(predict(*model_, cohort_, test_, o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size,
                                     device_, o_.precision));
@@ -442,7 +510,7 @@ class FoldTrainer {
     nlohmann::json meta{{"format", kCheckpointFormat},
                         {"fold", fold_},
                         {"next_step", next_step},
-                        {"total_steps", steps_.size()},
+                        {"total_steps", plan_.size()},
                         {"fingerprint", resume_fingerprint(config_, o_, train_)}};
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(to_json(r));
@@ -456,60 +524,74 @@ class FoldTrainer {
       tensors.push_back(t.to(torch::kCPU));
     }
     meta["tensor_names"] = names;
-    write_atomically(checkpoint_path(work_dir_), [&](const fs::path& tmp) {
-      torch::serialize::OutputArchive ar;
-      ar.write("meta", c10::IValue(meta.dump()));
-      ar.write("model", c10::IValue(tensors));
-      torch::serialize::OutputArchive joint;
-      joint_->save(joint);
-      ar.write("joint_optimizer", joint);
-      if (last_) {
-        torch::serialize::OutputArchive last;
-        last_->save(last);
-        ar.write("last_layer_optimizer", last);
-      }
-      ar.save_to(tmp.string());
+    torch::serialize::OutputArchive ar;
+    ar.write("meta", c10::IValue(meta.dump()));
+    ar.write("model", c10::IValue(tensors));
+    torch::serialize::OutputArchive joint;
+    joint_->save(joint);
+    ar.write("joint_optimizer", joint);
+    if (last_) {
+      torch::serialize::OutputArchive last;
+      last_->save(last);
+      ar.write("last_layer_optimizer", last);
+    }
+    // Serialised to memory and written here with checked writes: LibTorch's zip writer, given a
+    // file, calls std::terminate on a short write (a full disk) while closing it.
+    std::string bytes;
+    ar.save_to([&](const void* data, size_t n) -> size_t {
+      bytes.append(static_cast<const char*>(data), n);
+      return n;
     });
+    write_bytes_atomically(checkpoint_path(work_dir_), bytes.data(), bytes.size());
   }
 
   int64_t load_checkpoint() {
     const fs::path path = checkpoint_path(work_dir_);
     return with_context("while resuming from " + path.string(), [&]() -> int64_t {
-      torch::serialize::InputArchive ar;
-      ar.load_from(path.string());
-      c10::IValue meta_v, model_v;
-      ar.read("meta", meta_v);
-      const auto meta = nlohmann::json::parse(meta_v.toStringRef());
-      check(meta.value("format", "") == kCheckpointFormat, "not a training checkpoint (format " +
-                                                               meta.value("format", std::string("?")) + ")");
-      const auto expected = resume_fingerprint(config_, o_, train_);
-      if (meta.at("fingerprint") != expected) {
-        std::string diff;
-        for (const char* k : {"config", "options", "train_indices"})
-          if (meta.at("fingerprint").at(k) != expected.at(k)) diff += std::string(diff.empty() ? "" : ", ") + k;
-        throw Error("the checkpoint was written with different settings (" + diff +
-                    " differ); resume with the original options or start a new run");
+      try {
+        return read_checkpoint(path);
+      } catch (const c10::Error& e) {  // LibTorch's message without its stack trace
+        throw Error("the checkpoint is unreadable (" + brief_error_text(e) + ")");
       }
-      ar.read("model", model_v);
-      const auto tensors = model_v.toTensorVector();
-      const auto names = meta.at("tensor_names").get<std::vector<std::string>>();
-      check(names.size() == tensors.size(), "the checkpoint's tensor list is inconsistent");
-      NamedTensors state;
-      for (size_t i = 0; i < names.size(); ++i) state.emplace_back(names[i], tensors[i]);
-      nets::load_model_state(*model_, state, path.string());
-      torch::serialize::InputArchive joint;
-      ar.read("joint_optimizer", joint);
-      joint_->load(joint);
-      if (last_) {
-        torch::serialize::InputArchive last;
-        ar.read("last_layer_optimizer", last);
-        last_->load(last);
-      }
-      history_.clear();
-      for (const auto& r : meta.at("history")) history_.push_back(epoch_record_from_json(r));
-      if (!meta.at("push").is_null()) push_ = push_record_from_json(meta.at("push"));
-      return meta.at("next_step").get<int64_t>();
     });
+  }
+
+  int64_t read_checkpoint(const fs::path& path) {
+    zip::verify_archive(path);  // LibTorch's reader does not check the records' CRC-32
+    torch::serialize::InputArchive ar;
+    ar.load_from(path.string());
+    c10::IValue meta_v, model_v;
+    ar.read("meta", meta_v);
+    const auto meta = nlohmann::json::parse(meta_v.toStringRef());
+    check(meta.value("format", "") == kCheckpointFormat, "not a training checkpoint (format " +
+                                                             meta.value("format", std::string("?")) + ")");
+    const auto expected = resume_fingerprint(config_, o_, train_);
+    if (meta.at("fingerprint") != expected) {
+      std::string diff;
+      for (const char* k : {"config", "options", "train_indices"})
+        if (meta.at("fingerprint").at(k) != expected.at(k)) diff += std::string(diff.empty() ? "" : ", ") + k;
+      throw Error("the checkpoint was written with different settings (" + diff +
+                  " differ); resume with the original options or start a new run");
+    }
+    ar.read("model", model_v);
+    const auto tensors = model_v.toTensorVector();
+    const auto names = meta.at("tensor_names").get<std::vector<std::string>>();
+    check(names.size() == tensors.size(), "the checkpoint's tensor list is inconsistent");
+    NamedTensors state;
+    for (size_t i = 0; i < names.size(); ++i) state.emplace_back(names[i], tensors[i]);
+    nets::load_model_state(*model_, state, path.string());
+    torch::serialize::InputArchive joint;
+    ar.read("joint_optimizer", joint);
+    joint_->load(joint);
+    if (last_) {
+      torch::serialize::InputArchive last;
+      ar.read("last_layer_optimizer", last);
+      last_->load(last);
+    }
+    history_.clear();
+    for (const auto& r : meta.at("history")) history_.push_back(epoch_record_from_json(r));
+    if (!meta.at("push").is_null()) push_ = push_record_from_json(meta.at("push"));
+    return meta.at("next_step").get<int64_t>();
   }
 
   void write_history() {
@@ -547,7 +629,11 @@ class FoldTrainer {
       return j != per_kind.end() ? j->second.first / static_cast<double>(j->second.second) : 0.0;
     };
     double eta = 0.0;
-    for (size_t i = static_cast<size_t>(r.step); i < steps_.size(); ++i) eta += mean_of(steps_[i].kind);
+    for (const StepKind k : {StepKind::kJoint, StepKind::kPush, StepKind::kLastLayer}) {
+      const auto it = per_kind.find(k);
+      const int64_t done = it == per_kind.end() ? 0 : it->second.second;
+      eta += mean_of(k) * static_cast<double>(plan_.count(k) - done);
+    }
     line << "  " << short_number(r.seconds, 3) << " s  ETA " << format_seconds(eta);
     std::cerr << line.str() << std::endl;
   }
@@ -563,7 +649,7 @@ class FoldTrainer {
   nets::Classifier model_;
   std::shared_ptr<nets::MProtoNet3DImpl> proto_;
   LossOptions loss_;
-  std::vector<TrainStep> steps_;
+  StepPlan plan_;
   LrScheduleOptions schedule_;
   torch::Tensor class_weights_;
   std::unique_ptr<torch::optim::AdamW> joint_, last_;

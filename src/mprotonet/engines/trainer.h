@@ -90,8 +90,13 @@ struct TrainOptions {
 };
 
 nlohmann::json to_json(const TrainOptions& o);
-/// Reads the fields present over `o`; unknown keys are an Error listing the valid ones.
+/// Reads the fields present over `o`; unknown keys are an Error listing the valid ones; numbers
+/// are checked as validate_train_options does (an integer field given 2.7 or 1e20 is an Error).
 void update_from_json(TrainOptions& o, const nlohmann::json& j, const std::string& source);
+/// Error naming the first option outside its range (core/bounds.h): epochs, batch sizes, learning
+/// rates (finite, > 0), weight decays, warm-up (< epochs), push interval, last-layer epochs,
+/// threads, workers, evaluation interval, device, precision. Called before anything is written.
+void validate_train_options(const TrainOptions& o);
 
 /// The step kinds of a fold's training.
 enum class StepKind { kJoint, kPush, kLastLayer };
@@ -103,7 +108,29 @@ struct TrainStep {
   int64_t sub_epoch = 0;  ///< last-layer epoch (1-based) after a push; 0 otherwise
 };
 
-/// The step sequence for a model kind and options.
+/// The step sequence for a model kind and options, computed on demand: memory does not grow
+/// with the number of epochs (a run of 10^5 epochs holds no list of its steps).
+class StepPlan {
+ public:
+  StepPlan() = default;
+  StepPlan(bool prototype_model, const TrainOptions& o);
+  /// Number of steps.
+  int64_t size() const { return size_; }
+  /// Step s (0-based, s < size()).
+  TrainStep at(int64_t s) const;
+  /// Number of steps of kind k in the whole plan.
+  int64_t count(StepKind k) const;
+
+ private:
+  bool prototype_ = true;
+  int64_t epochs_ = 1, push_interval_ = 0, last_layer_epochs_ = 0;
+  int64_t full_blocks_ = 0;  ///< pushes after a multiple of push_interval
+  int64_t block_size_ = 0;   ///< push_interval joint steps + push + last-layer steps
+  bool final_push_ = false;  ///< a push after the last epoch that is not a multiple
+  int64_t size_ = 0;
+};
+
+/// Every step of the plan in a list (tests and small plans).
 std::vector<TrainStep> training_steps(bool prototype_model, const TrainOptions& o);
 
 /// Per-step metrics (one line of epochs.jsonl).

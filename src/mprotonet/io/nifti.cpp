@@ -351,11 +351,24 @@ struct ValidatedFile {
 Affine best_affine(const fs::path& path, const RawHeader& h) {
   Affine a = identity_affine();
   if (h.sform_code != 0) {
+    // A NaN or infinite entry would reach the resampling as a NaN coordinate (cast to an integer
+    // index: undefined behaviour) and end as a misleading "volume is constant".
     for (int r = 0; r < 3; ++r)
-      for (int c = 0; c < 4; ++c) a[r][c] = h.srow[r][c];
+      for (int c = 0; c < 4; ++c) {
+        if (!std::isfinite(h.srow[r][c]))
+          fail(path, std::string("invalid header: the sform (voxel-to-world affine) entry srow_") + "xyz"[r] + "[" +
+                         std::to_string(c) + "] is " + fmt(h.srow[r][c]) + "; every entry must be a finite number");
+        a[r][c] = h.srow[r][c];
+      }
     return a;
   }
   if (h.qform_code != 0) {
+    const char* names[6] = {"quatern_b", "quatern_c", "quatern_d", "qoffset_x", "qoffset_y", "qoffset_z"};
+    const double values[6] = {h.quatern[0], h.quatern[1], h.quatern[2], h.qoffset[0], h.qoffset[1], h.qoffset[2]};
+    for (int i = 0; i < 6; ++i)
+      if (!std::isfinite(values[i]))
+        fail(path, std::string("invalid header: the qform (voxel-to-world transform) field ") + names[i] + " is " +
+                       fmt(values[i]) + "; it must be a finite number");
     // nibabel get_qform: quaternion with w >= 0 (fillpositive), rotation scaled by the
     // (fixed-up) pixdims, last one multiplied by qfac.
     const double b = h.quatern[0], c = h.quatern[1], d = h.quatern[2];
@@ -580,6 +593,10 @@ std::vector<unsigned char> read_voxel_bytes(const fs::path& path, const Validate
   int64_t have = 0;
   while (have < nbytes) {
     const int64_t want = std::min(kChunk, nbytes - have);
+    // Grow geometrically but never past the size the header declares (a vector's own growth
+    // could double it); inflation stops there too.
+    if (static_cast<int64_t>(bytes.capacity()) < have + want)
+      bytes.reserve(static_cast<size_t>(std::min(nbytes, std::max(have + want, 2 * static_cast<int64_t>(bytes.capacity())))));
     bytes.resize(static_cast<size_t>(have + want));
     const int64_t got = in.read(bytes.data() + have, want);
     have += got;
@@ -629,10 +646,14 @@ class GzWriter {
 
  private:
   [[noreturn]] void throw_error(const std::string& what) {
+    const int saved_errno = errno;
     int errnum = Z_OK;
     const char* msg = gzerror(file_, &errnum);
-    fail(path_, what + ": " + (errnum == Z_ERRNO ? std::strerror(errno) : (msg ? msg : "zlib error")) +
-                    " (disk full?)");
+    // zlib keeps "<path>: <strerror of the failed write>" (e.g. "No space left on device").
+    std::string detail = msg ? msg : (errnum == Z_ERRNO ? std::strerror(saved_errno) : "zlib error");
+    const std::string prefix = path_.string() + ": ";
+    if (detail.compare(0, prefix.size(), prefix) == 0) detail = detail.substr(prefix.size());
+    fail(path_, what + ": " + detail);
   }
 
   fs::path path_;

@@ -32,8 +32,11 @@ struct NiftiHeader {
 /// and the problem.
 NiftiHeader read_nifti_header(const std::filesystem::path& path);
 
-/// Upper bound on voxels the reader will allocate for one volume (refused before allocation).
-inline constexpr int64_t kMaxVoxels = int64_t{1} << 31;  // 2^31 voxels = 8 GiB as float32
+/// Upper bound on voxels the reader will allocate for one volume, checked from the header
+/// before anything is read or inflated: 2^28 voxels (1 GiB as float32, e.g. 640 x 640 x 655),
+/// 30 times a BraTS volume (240 x 240 x 155) and above any clinical MRI; a 2 MB .nii.gz of
+/// zeros can claim 1000^3 voxels (6 GB to read and convert) and is refused at once.
+inline constexpr int64_t kMaxVoxels = int64_t{1} << 28;
 
 /// Reads a 3D volume (a 4D file whose 4th..7th dims are 1 is accepted; a 1D/2D image gets
 /// trailing dims of 1). NaN/Inf voxels are an error naming the file. Throws Error naming the

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <unordered_set>
 
 #include "mprotonet/core/error.h"
@@ -203,21 +204,20 @@ torch::Tensor prepare_for_writing(const torch::Tensor& t, const std::string& nam
 }
 
 void write_archive(const fs::path& path, const std::string& pickle_bytes, const std::vector<torch::Tensor>& storages) {
-  write_atomically(path, [&](const fs::path& tmp) {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot open " + tmp.string() + " for writing");
-    zip::Writer zip(out);
-    const std::string prefix = std::string(kArchiveName) + "/";
-    zip.add(prefix + "data.pkl", pickle_bytes.data(), pickle_bytes.size());
-    for (size_t k = 0; k < storages.size(); ++k) {
-      const torch::Tensor& t = storages[k];
-      zip.add(prefix + "data/" + std::to_string(k), t.data_ptr(), t.numel() * t.element_size());
-    }
-    zip.add(prefix + "version", kFormatVersion, std::strlen(kFormatVersion));
-    zip.finish();
-    out.close();
-    if (!out) throw Error("write failed for " + tmp.string() + " (disk full?)");
-  });
+  // Built in memory, then written with checked writes (the system's reason, e.g. "No space
+  // left on device", naming the file).
+  std::ostringstream out(std::ios::binary);
+  zip::Writer zip(out);
+  const std::string prefix = std::string(kArchiveName) + "/";
+  zip.add(prefix + "data.pkl", pickle_bytes.data(), pickle_bytes.size());
+  for (size_t k = 0; k < storages.size(); ++k) {
+    const torch::Tensor& t = storages[k];
+    zip.add(prefix + "data/" + std::to_string(k), t.data_ptr(), t.numel() * t.element_size());
+  }
+  zip.add(prefix + "version", kFormatVersion, std::strlen(kFormatVersion));
+  zip.finish();
+  const std::string bytes = out.str();
+  write_bytes_atomically(path, bytes.data(), bytes.size());
 }
 
 }  // namespace

@@ -214,12 +214,17 @@ void Reader::read_at(uint64_t offset, void* dst, uint64_t n) {
 
 uint64_t Reader::data_offset(const Entry& entry) {
   const std::string what = "record '" + printable(entry.name) + "'";
-  if (entry.flags & 1u) throw Error(what + " is encrypted");
   if (entry.method != 0) {
     throw Error(what + " is compressed (method " + std::to_string(entry.method) +
                 "); PyTorch files store records uncompressed");
   }
   if (entry.compressed_size != entry.size) throw Error(what + " has inconsistent sizes");
+  return record_start(entry, entry.size);
+}
+
+uint64_t Reader::record_start(const Entry& entry, uint64_t stored_bytes) {
+  const std::string what = "record '" + printable(entry.name) + "'";
+  if (entry.flags & 1u) throw Error(what + " is encrypted");
   if (!fits(entry.local_header_offset, kLocalHeaderSize, file_size_)) {
     throw Error(what + ": local header lies outside the file (truncated?)");
   }
@@ -229,11 +234,58 @@ uint64_t Reader::data_offset(const Entry& entry) {
   const uint64_t name_len = le16(h + 26), extra_len = le16(h + 28);
   if (name_len != entry.name.size()) throw Error(what + ": local header disagrees with the central directory");
   const uint64_t start = entry.local_header_offset + kLocalHeaderSize + name_len + extra_len;
-  if (!fits(start, entry.size, file_size_)) {
-    throw Error(what + " (" + std::to_string(entry.size) + " bytes at byte " + std::to_string(start) +
+  if (!fits(start, stored_bytes, file_size_)) {
+    throw Error(what + " (" + std::to_string(stored_bytes) + " bytes at byte " + std::to_string(start) +
                 ") runs past the end of the file (truncated?)");
   }
   return start;
+}
+
+void Reader::verify(const Entry& entry) {
+  if (entry.method == 0) {
+    read_into(entry, nullptr, 0);
+    return;
+  }
+  // LibTorch's writer deflates some records of a module archive (code/*.py): inflate in chunks,
+  // never holding more than a chunk, and never past the declared size.
+  const std::string what = "record '" + printable(entry.name) + "'";
+  if (entry.method != 8)
+    throw Error(what + " uses compression method " + std::to_string(entry.method) + ", which cannot be checked");
+  const uint64_t start = record_start(entry, entry.compressed_size);
+  z_stream z{};
+  if (inflateInit2(&z, -15) != Z_OK) throw Error("zlib: cannot start inflating " + what);
+  std::vector<unsigned char> in(1u << 20), out(1u << 20);
+  uint64_t read = 0, produced = 0;
+  uint32_t crc = 0;
+  int rc = Z_OK;
+  try {
+    while (rc != Z_STREAM_END) {
+      if (z.avail_in == 0) {
+        if (read == entry.compressed_size) break;
+        const uint64_t chunk = std::min<uint64_t>(entry.compressed_size - read, in.size());
+        read_at(start + read, in.data(), chunk);
+        read += chunk;
+        z.next_in = in.data();
+        z.avail_in = static_cast<uInt>(chunk);
+      }
+      z.next_out = out.data();
+      z.avail_out = static_cast<uInt>(out.size());
+      rc = inflate(&z, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END) throw Error(what + " is not valid deflate data (corrupt file)");
+      const uint64_t n = out.size() - z.avail_out;
+      produced += n;
+      if (produced > entry.size) throw Error(what + " inflates to more than its declared " + std::to_string(entry.size) + " bytes");
+      crc = crc_update(crc, out.data(), n);
+    }
+  } catch (...) {
+    inflateEnd(&z);
+    throw;
+  }
+  inflateEnd(&z);
+  if (rc != Z_STREAM_END || produced != entry.size)
+    throw Error(what + " is truncated (it inflates to " + std::to_string(produced) + " of its " + std::to_string(entry.size) +
+                " bytes)");
+  if (crc != entry.crc32) throw Error(what + " fails its CRC-32 check (corrupt file)");
 }
 
 std::string Reader::read(const Entry& entry, uint64_t max_size) {
@@ -249,7 +301,7 @@ std::string Reader::read(const Entry& entry, uint64_t max_size) {
 void Reader::read_into(const Entry& entry, void* dst, uint64_t n) {
   if (n > entry.size) throw Error("record '" + printable(entry.name) + "' is shorter than requested");
   const uint64_t start = data_offset(entry);
-  read_at(start, dst, n);
+  if (n > 0) read_at(start, dst, n);
   uint32_t crc = crc_update(0, dst, n);
   std::vector<unsigned char> buf;
   for (uint64_t done = n; done < entry.size;) {
@@ -260,6 +312,16 @@ void Reader::read_into(const Entry& entry, void* dst, uint64_t n) {
     done += chunk;
   }
   if (crc != entry.crc32) throw Error("record '" + printable(entry.name) + "' fails its CRC-32 check (corrupt file)");
+}
+
+void verify_archive(const std::filesystem::path& path) {
+  try {
+    Reader reader(path);
+    for (const Entry& e : reader.entries()) reader.verify(e);
+  } catch (Error& e) {
+    e.add_context(path.string());
+    throw;
+  }
 }
 
 // ------------------------------------------------------------------------------------------

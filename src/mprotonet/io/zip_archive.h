@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Minimal zip archive reader and writer for the PyTorch file format (`torch.save`, PyTorch >= 1.6).
 // Only what that format needs: uncompressed ("stored") records, zip64 sizes/offsets on reading,
-// CRC-32 verification. Written in-house rather than through caffe2's PyTorchStreamReader so every
+// CRC-32 verification (also of deflated records, which LibTorch's module archives contain).
+// Written in-house rather than through caffe2's PyTorchStreamReader so every
 // offset and size taken from an untrusted file is bounds-checked here, before any allocation,
 // and a record is never read past the end of the file.
 #pragma once
@@ -44,9 +45,13 @@ class Reader {
   /// Reads the first n bytes of a record into dst (n <= entry.size) and verifies the CRC-32 of
   /// the whole record.
   void read_into(const Entry& entry, void* dst, uint64_t n);
+  /// Reads the record in chunks (inflating a deflated one, as LibTorch's own module archives
+  /// have) and verifies its size and CRC-32; Error naming the record.
+  void verify(const Entry& entry);
 
  private:
   uint64_t data_offset(const Entry& entry);
+  uint64_t record_start(const Entry& entry, uint64_t stored_bytes);
   void read_at(uint64_t offset, void* dst, uint64_t n);
 
   std::ifstream in_;
@@ -54,6 +59,11 @@ class Reader {
   std::vector<Entry> entries_;
   std::unordered_map<std::string, size_t> index_;
 };
+
+/// Verifies the CRC-32 of every record of the zip file at path (the integrity check of model
+/// files and checkpoints, whose LibTorch reader does not check it). Error naming the file and
+/// the first damaged record; the cost is one read of the file.
+void verify_archive(const std::filesystem::path& path);
 
 /// Writes a zip archive of stored records (64-byte aligned data, as PyTorch does) to a stream.
 /// Archives are limited to 4 GiB (no zip64 on writing).

@@ -161,6 +161,10 @@ void ClassificationAccumulator::update(const torch::Tensor& scores, const torch:
         "ClassificationAccumulator::update: labels have shape " + c10::str(labels.sizes()) + "; expected [" +
             std::to_string(scores.size(0)) + "]");
   auto s = scores.detach().to(torch::kCPU, torch::kDouble);
+  // A NaN output would become an arbitrary class through argmax: a broken model, not a result.
+  const int64_t bad = s.size(0) - torch::isfinite(s).all(1).sum().item<int64_t>();
+  check(bad == 0, "the model's outputs are not finite (NaN or infinite) for " + std::to_string(bad) + " of " +
+                      std::to_string(s.size(0)) + " subjects; the weights or the inputs are broken");
   if (are_logits) s = torch::softmax(s, 1);
   const auto pred = s.argmax(1).to(torch::kLong).contiguous();
   const auto lab = labels.detach().to(torch::kCPU, torch::kLong).contiguous();

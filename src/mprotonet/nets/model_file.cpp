@@ -11,7 +11,9 @@
 #include <torch/serialize.h>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/error_text.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/io/zip_archive.h"
 
 namespace mprotonet::nets {
 
@@ -92,13 +94,7 @@ void save_model_file(const std::filesystem::path& path, ClassifierImpl& model, c
     top.insert(c10::IValue(std::string("push_record")), c10::IValue(push_record));
     top.insert(c10::IValue(std::string("state_dict")), c10::IValue(state));
     const std::vector<char> bytes = torch::pickle_save(c10::IValue(top));
-    write_atomically(path, [&](const std::filesystem::path& tmp) {
-      std::ofstream out(tmp, std::ios::binary);
-      check(static_cast<bool>(out), "cannot open " + tmp.string() + " for writing");
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      out.close();
-      check(static_cast<bool>(out), "write to " + tmp.string() + " failed (disk full?)");
-    });
+    write_bytes_atomically(path, bytes.data(), bytes.size());
   });
 }
 
@@ -106,13 +102,19 @@ LoadedModel load_model_file(const std::filesystem::path& path) {
   return with_context("while loading model file " + path.string(), [&] {
     std::ifstream in(path, std::ios::binary);
     check(static_cast<bool>(in), "cannot open the file for reading");
+    // Integrity first: LibTorch's reader does not check the records' CRC-32, so a record changed
+    // in place would be read as if nothing happened.
+    try {
+      zip::verify_archive(path);
+    } catch (const Error& e) {
+      throw Error("damaged or not a model file written by mprotonet: " + e.message());
+    }
     std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     c10::IValue top;
     try {
       top = torch::pickle_load(bytes);
     } catch (const std::exception& e) {
-      throw Error(std::string("not a model file written by mprotonet (unreadable archive: ") +
-                  std::string(e.what()).substr(0, 200) + ")");
+      throw Error("not a model file written by mprotonet (unreadable archive: " + brief_error_text(e) + ")");
     }
     check(top.isGenericDict(), "not a model file written by mprotonet (top level is not a dict)");
     auto dict = top.toGenericDict();
@@ -140,6 +142,13 @@ LoadedModel load_model_file(const std::filesystem::path& path) {
       check(item.key().isString() && item.value().isTensor(), "state_dict holds a non-tensor entry");
       tensors.emplace_back(item.key().toStringRef(), item.value().toTensor());
     }
+    // Non-finite weights give NaN for every input; refused here rather than as a prediction.
+    for (const auto& [name, t] : tensors)
+      if (t.is_floating_point()) {
+        const int64_t bad = t.numel() - torch::isfinite(t).sum().item<int64_t>();
+        check(bad == 0, "tensor " + name + " holds " + std::to_string(bad) + " non-finite value(s) (NaN or infinite) of " +
+                            std::to_string(t.numel()) + "; the model is broken");
+      }
     load_model_state(*loaded.model, tensors, "the stored state_dict");
     loaded.model->eval();
     return loaded;

@@ -15,6 +15,7 @@
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/engines/push.h"
+#include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
 #include "mprotonet/report/prototype_view.h"
@@ -95,6 +96,7 @@ std::vector<ReportRun> load_report_runs(const fs::path& dir) {
       r.dir = d;
       r.run = read_json_file(d / "run.json");
       check(r.run.is_object(), (d / "run.json").string() + ": expected a JSON object");
+      check_run_json(r.run, d / "run.json");  // a stray JSON file is not an empty run
       r.results = read_optional_json(d / "results.json");
       r.evaluation = read_optional_json(d / "evaluation.json");
       r.label = r.run.contains("model_name") && r.run["model_name"].is_string() ? r.run["model_name"].get<std::string>()
@@ -224,6 +226,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
   }
   Dataset ds = with_context("while reading the dataset " + data.string() + " for the report's test cases",
                             [&] { return discover_brats(data, DatasetOptions{}); });
+  check_dataset_matches_run(primary.run, ds, primary.dir / "run.json");  // the run's subjects and grades
   std::map<std::string, size_t> where;
   for (size_t i = 0; i < ds.subjects.size(); ++i) where[ds.subjects[i].files.id] = i;
   Dataset picked = ds;

@@ -54,12 +54,26 @@ Mat3 polar_orthogonal(Mat3 r) {
 }  // namespace
 
 std::array<int64_t, 3> PreprocessOptions::output_shape() const {
-  check(spacing_mm > 0 && std::isfinite(spacing_mm), "spacing must be a positive number of mm, got " + std::to_string(spacing_mm));
+  // %g-style numbers: std::to_string prints 1e-300 as "0.000000".
+  auto mm = [](double v) {
+    std::ostringstream o;
+    o << v;
+    return o.str();
+  };
+  check(spacing_mm > 0 && std::isfinite(spacing_mm), "spacing must be a positive number of mm, got " + mm(spacing_mm));
   std::array<int64_t, 3> s{};
+  double voxels = 1;
   for (int a = 0; a < 3; ++a) {
-    check(fov_mm[a] > 0, "field of view must be positive, got " + std::to_string(fov_mm[a]) + " mm");
-    s[a] = static_cast<int64_t>(std::llround(fov_mm[a] / spacing_mm));
-    check(s[a] >= 1, "spacing " + std::to_string(spacing_mm) + " mm is larger than the field of view");
+    check(fov_mm[a] > 0 && std::isfinite(fov_mm[a]), "field of view must be positive, got " + mm(fov_mm[a]) + " mm");
+    const double n = std::round(fov_mm[a] / spacing_mm);
+    check(n >= 1, "spacing " + mm(spacing_mm) + " mm is larger than the " + mm(fov_mm[a]) + " mm field of view");
+    voxels *= n;
+    // Bounded like a volume read from disk (io/nifti.h kMaxVoxels), before llround (which
+    // overflows for 1e-300 mm) and before anything is allocated.
+    check(n <= 4096 && voxels <= static_cast<double>(kMaxVoxels),
+          "spacing " + mm(spacing_mm) + " mm is too fine: the " + mm(fov_mm[0]) + " x " + mm(fov_mm[1]) + " x " + mm(fov_mm[2]) +
+              " mm field of view would need more than " + std::to_string(kMaxVoxels) + " voxels per volume");
+    s[a] = static_cast<int64_t>(n);
   }
   return s;
 }

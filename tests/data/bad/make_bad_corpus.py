@@ -8,7 +8,7 @@ Every case is one row of MANIFEST.tsv:
            folder the test creates (nothing may be left in it afterwards).
   file     a substring of the offending file's path the error message must contain.
   problem  a substring (case-insensitive) saying what is wrong, which the message must contain.
-tests/robustness/test_robustness.cpp runs every row (exit code 1..127, message, empty {out},
+tests/robustness/test_corpus.cpp runs every row (exit code 1..127, message, empty {out},
 time bound). Volumes are tiny (8x8x6) so the whole corpus stays small.
 Usage: /usr/bin/python3 tests/data/bad/make_bad_corpus.py   (needs numpy, nibabel, torch)
 """
@@ -249,7 +249,7 @@ def torch_zip(entries, name="archive"):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         for k, v in entries.items():
-            z.writestr(f"{name}/{k}", v)
+            z.writestr(zipfile.ZipInfo(f"{name}/{k}", date_time=(1980, 1, 1, 0, 0, 0)), v)  # reproducible bytes
     return buf.getvalue()
 
 
@@ -306,6 +306,111 @@ def checkpoint_cases():
        "a model file of garbage after a zip signature", command="model-info --model {bad}/checkpoints/ckpt_model_garbage.mpn")
 
 
+# ------------------------------------------------------------- issue 19: faults found later
+# Kept after the older cases, with their own random generator, so that adding them left every
+# earlier file byte-identical.
+SRROW_X, QOFFSET_X = 280, 268
+
+
+def model_file_bytes(state_dict, config):
+    """A model file as `mprotonet` writes it (nets/model_file.h): torch.save of a dict."""
+    import torch
+    buf = io.BytesIO()
+    torch.save({"format": "mprotonet-model-v1", "config": json.dumps(config), "push_record": "null",
+                "state_dict": dict(state_dict)}, buf)
+    return buf.getvalue()
+
+
+def damage_record(data, prefix):
+    """Flips one byte in the middle of the first record whose name starts with prefix, leaving
+    its CRC-32 stale (a file changed in place)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = next(i for i in z.infolist() if i.filename.split("/", 1)[-1].startswith(prefix) and i.file_size > 64)
+    b = bytearray(data)
+    name_len, extra_len = struct.unpack_from("<HH", b, info.header_offset + 26)
+    b[info.header_offset + 30 + name_len + extra_len + info.file_size // 2] ^= 0x10
+    return bytes(b), info.filename
+
+
+def issue19_cases():
+    global RNG
+    RNG = np.random.default_rng(19)
+    pp = "preprocess --case {bad}/nifti/%s --out {out}/pp --spacing 3"
+
+    def bad_t1(cid, name, data, problem, description):
+        write_case(os.path.join(HERE, "nifti", cid), cid, replace={"t1": (name, data)}, with_seg=False)
+        case(cid, "nifti", pp % cid, f"{cid}/{name}", problem, description)
+
+    good = nifti_bytes(image(), gz=False)
+    bad_t1("nifti_nan_sform", "nifti_nan_sform_t1.nii", patch(good, SRROW_X, "f", float("nan")), "srow_x[0] is nan",
+           "the sform's srow_x[0] is NaN (used to end as 'volume is constant', after casting NaN to an index)")
+    qonly = patch(patch(good, SFORM, "h", 0), QOFFSET_X, "f", float("inf"))
+    bad_t1("nifti_inf_qform", "nifti_inf_qform_t1.nii.gz", gzip.compress(qonly, mtime=0), "qoffset_x is inf",
+           "no sform; the qform's qoffset_x is +Inf")
+    # 1000^3 int16 = 2 GB claimed by a tiny gzip file: refused by the per-volume limit from the
+    # header alone (a 2 MB gzip of zeros really can hold that much; see test_integrity.cpp).
+    bomb = patch(good, DIM, "4h", 3, 1000, 1000, 1000)[:352]
+    bad_t1("nifti_bomb_header", "nifti_bomb_header_t1.nii.gz", gzip.compress(bomb + b"\0" * 65536, mtime=0),
+           "limit of 268435456 voxels", "header claims 1000^3 int16 voxels (2 GB) in a small .nii.gz")
+
+    ds = "dataset --data {bad}/brats/%s --json {out}/dataset.json"
+    root = os.path.join(HERE, "brats")
+    for sid in ("S1", "S2"):
+        write_case(os.path.join(root, "brats_utf16_csv", sid), sid)
+        write_case(os.path.join(root, "brats_extra_columns", sid), sid)
+    hdr = "Grade,BraTS_2019_subject_ID,BraTS_2020_subject_ID\n"
+    write(os.path.join(root, "brats_utf16_csv", "name_mapping.csv"),
+          (hdr + "HGG,x,S1\nLGG,y,S2\n").encode("utf-16"))
+    case("brats_utf16_csv", "brats", ds % "brats_utf16_csv", "name_mapping.csv", "UTF-16",
+         "name_mapping.csv saved as UTF-16 (a NUL in every other byte used to cut the message)")
+    write(os.path.join(root, "brats_extra_columns", "name_mapping.csv"),
+          (hdr + "HGG,x,S1,from another export\nLGG,y,S2\n").encode())
+    case("brats_extra_columns", "brats", ds % "brats_extra_columns", "name_mapping.csv", "the header has 3",
+         "a row with an extra column (its last field used to be taken for the subject id)")
+
+    tr = ("train --config {bad}/config/%s.json --data {bad}/brats/brats_extra_columns --out {out}/run "
+          "--model-name CNN3D --folds 2")
+    for cid, text, problem, description in [
+            ("train_epochs_1e20", '{"train": {"epochs": 1e20}}', "epochs is 1e+20",
+             "epochs 1e20 (used to become a negative number)"),
+            ("train_epochs_fraction", '{"train": {"epochs": 2.7}}', "epochs is 2.7 (not an integer)",
+             "epochs 2.7 (used to become 2)"),
+            ("train_seed_negative", '{"seed": -1}', "seed is -1", "seed -1 (used to wrap to 4294967295)")]:
+        write(os.path.join(HERE, "config", cid + ".json"), text.encode())
+        case(cid, "config", tr % cid, cid + ".json", problem, description)
+
+    import torch
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "helpers"))
+    from oracle_models import CNN
+    d = os.path.join(HERE, "checkpoints")
+    torch.manual_seed(19)
+    sd = CNN(TINY).state_dict()
+    good_model = model_file_bytes(sd, TINY)
+    write(os.path.join(d, "model_ok.mpn"), good_model)
+    x = torch.from_numpy(RNG.standard_normal((1, 4, 16, 16, 16)).astype(np.float32))
+    buf = io.BytesIO()
+    torch.save(x, buf)
+    write(os.path.join(d, "input_ok.pt"), buf.getvalue())
+    x[0, 1, 2, 3, 4] = float("nan")
+    buf = io.BytesIO()
+    torch.save(x, buf)
+    pr = "predict --model {bad}/checkpoints/%s --tensor {bad}/checkpoints/%s --json {out}/p.json"
+    write(os.path.join(d, "input_nan.pt"), buf.getvalue())
+    case("predict_nan_input", "checkpoint", pr % ("model_ok.mpn", "input_nan.pt"), "input_nan.pt",
+         "1 of 16384 values are NaN or infinite", "an input tensor with one NaN voxel (used to answer 'predicted 0')")
+    damaged, record = damage_record(good_model, "data/")
+    write(os.path.join(d, "model_crc_damaged.mpn"), damaged)
+    case("model_crc_damaged", "checkpoint", "model-info --model {bad}/checkpoints/model_crc_damaged.mpn",
+         "model_crc_damaged.mpn", "fails its CRC-32 check",
+         f"one byte of record {record} changed in place, CRC left stale (used to be read without complaint)")
+    nan_sd = {k: v.clone() for k, v in sd.items()}
+    first = next(k for k, v in nan_sd.items() if v.is_floating_point())
+    nan_sd[first].view(-1)[0] = float("nan")
+    write(os.path.join(d, "model_nan_weights.mpn"), model_file_bytes(nan_sd, TINY))
+    case("model_nan_weights", "checkpoint", pr % ("model_nan_weights.mpn", "input_ok.pt"), "model_nan_weights.mpn",
+         "non-finite value", f"{first} holds a NaN (used to predict with exit 0)")
+
+
 def main():
     for sub in ("nifti", "brats", "config", "checkpoints"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
@@ -313,6 +418,7 @@ def main():
     brats_cases()
     config_cases()
     checkpoint_cases()
+    issue19_cases()
     ids = [r[0] for r in ROWS]
     assert len(ids) == len(set(ids)), "duplicate case id"
     with open(os.path.join(HERE, "MANIFEST.tsv"), "w") as f:
