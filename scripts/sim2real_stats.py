@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Simple statistics of synthetic cases next to a real case, after the tool's own preprocessing.
 
-Usage: scripts/sim2real_stats.py CLI REAL_CASE COHORT [--cases N] [--spacing MM] [--json FILE]
+Usage: scripts/sim2real_stats.py CLI REAL_CASE COHORT [--cases N] [--grade G] [--spacing MM] [--json FILE]
   CLI        the mprotonet executable (its `preprocess --case` does the preprocessing)
   REAL_CASE  a BraTS-layout case folder with a segmentation (tests/data/brats/TCGA-DU-7294)
-  COHORT     a synthetic cohort (mprotonet synth); its first N cases are used (default 20)
+  COHORT     a synthetic cohort (mprotonet synth); its first N cases are used (default 20), only
+             those of grade G (HGG or LGG: the real case's grade) with --grade
 
 Every case goes through `mprotonet preprocess --case DIR --spacing MM` (default 4 mm, the main
 job's input). Then, per modality, on the z-scored volumes:
-  * brain: voxels above the background value (the z-scored zero of the skull-stripped scan);
+  * brain: voxels that differ from the background (the z-scored zero of the skull-stripped
+    scan, read at a corner voxel);
   * histogram distance: the 1-Wasserstein distance between the brain-intensity distributions of
     a synthetic case and of the real case (z units; 0 = identical distributions), median over
     the synthetic cases;
@@ -18,6 +20,7 @@ job's input). Then, per modality, on the z-scored volumes:
 Prints a Markdown table (and writes the numbers as JSON with --json).
 """
 import argparse
+import csv
 import json
 import os
 import subprocess
@@ -43,7 +46,9 @@ def case_stats(vols, seg):
     tumour = seg > 0
     for m in MODALITIES:
         v = vols[m]
-        brain = v > v.min() + 1e-3
+        # The background is the z-scored 0 of the skull-stripped scan (a corner voxel); real
+        # scans also have negative values inside the brain.
+        brain = np.abs(v - v[0, 0, 0]) > 1e-4
         rest = brain & ~tumour
         values = np.sort(v[brain])
         contrast = (v[tumour & brain].mean() - v[rest].mean()) / v[rest].std() if (tumour & brain).any() else float("nan")
@@ -63,19 +68,21 @@ def main():
     ap.add_argument("real_case")
     ap.add_argument("cohort")
     ap.add_argument("--cases", type=int, default=20)
+    ap.add_argument("--grade", choices=("HGG", "LGG"))
     ap.add_argument("--spacing", type=float, default=4.0)
     ap.add_argument("--json")
     args = ap.parse_args()
 
-    ids = sorted(d for d in os.listdir(args.cohort) if os.path.isdir(os.path.join(args.cohort, d)) and not d.startswith("."))
-    ids = ids[: args.cases]
+    with open(os.path.join(args.cohort, "name_mapping.csv"), newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    ids = [r[-1] for r in rows if args.grade is None or r[0] == args.grade][: args.cases]
     if not ids:
         sys.exit("sim2real_stats: no case folders in " + args.cohort)
     with tempfile.TemporaryDirectory() as tmp:
         real = case_stats(*preprocess(args.cli, args.real_case, os.path.join(tmp, "real"), args.spacing))
         synth = [case_stats(*preprocess(args.cli, os.path.join(args.cohort, i), os.path.join(tmp, i), args.spacing)) for i in ids]
 
-    result = {"cases": len(ids), "spacing_mm": args.spacing, "modalities": {}}
+    result = {"cases": len(ids), "grade": args.grade or "all", "spacing_mm": args.spacing, "modalities": {}}
     print("| modality | histogram distance (W1, z units) | tumour-to-brain contrast: real | synthetic median [quartiles] |")
     print("|---|---|---|---|")
     for m in MODALITIES:

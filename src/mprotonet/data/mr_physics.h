@@ -42,8 +42,12 @@ double signal(const Sequence& s, const Relaxation& r, double gd = 0.0);
 double null_inversion_time(double t1, double tr);
 
 /// Compartments whose relaxation a case draws.
-/// kFaintlyEnhancing: non-enhancing tumour tissue with a little gadolinium (atypical LGG).
-enum Compartment { kCsf, kGreyMatter, kWhiteMatter, kNonEnhancing, kNecrosis, kEnhancing, kFaintlyEnhancing, kCompartments };
+/// kFaintlyEnhancing: non-enhancing tumour tissue with a little gadolinium (atypical LGG);
+/// kVessel: blood in cortical veins and the meninges, which enhance in every brain after
+/// contrast (so that enhancement alone does not mean tumour).
+enum Compartment {
+  kCsf, kGreyMatter, kWhiteMatter, kNonEnhancing, kNecrosis, kEnhancing, kFaintlyEnhancing, kVessel, kCompartments
+};
 
 /// Everything of the MR physics a case draws: relaxation per compartment, how edema changes
 /// healthy tissue, the four sequences (t1, t1ce, t2, flair), and the gadolinium uptake.
@@ -54,6 +58,7 @@ struct MrProtocol {
   double edema_pd_gain = 0.08; ///< PD -> PD + gain e
   double gd_enhancing = 0.0015; ///< r1 [Gd] of enhancing tumour, 1/ms
   double gd_faint = 0.0005;     ///< r1 [Gd] of faintly enhancing tumour, 1/ms
+  double gd_vessel = 0.003;     ///< r1 [Gd] of blood in veins and meninges, 1/ms
   std::array<Sequence, 4> sequences;
 
   /// Draws a case's protocol: relaxation within literature ranges, the site's T1 sequence
@@ -75,7 +80,7 @@ class SignalTable {
     const auto& row = healthy_[static_cast<size_t>(sequence)][static_cast<size_t>(compartment)];
     return row[static_cast<size_t>(i)] * (1 - w) + row[static_cast<size_t>(i + 1)] * w;
   }
-  /// Signal of a tumour compartment (kNonEnhancing .. kFaintlyEnhancing).
+  /// Signal of a tumour or vessel compartment (kNonEnhancing .. kVessel).
   double tumour(int sequence, int compartment) const { return tumour_[static_cast<size_t>(sequence)][static_cast<size_t>(compartment)]; }
   /// Signal of white matter without edema (reference level for noise and scaling).
   double white_matter(int sequence) const { return healthy(sequence, kWhiteMatter, 0.0); }

@@ -40,7 +40,8 @@ struct CaseParams {
   double nonenhancing_threshold = 9;  // patches field above this: non-enhancing core (HGG)
   double faint_threshold = 9;         // patches field above this: faint enhancement (atypical LGG)
   double heterogeneity = 0.1;         // tumour texture amplitude
-  synth::GridField patches, tumour_texture, tissue_texture;  // smooth noise, unit std
+  synth::GridField patches, tumour_texture, tissue_texture, vessels;  // smooth noise, unit std
+  double vessel_threshold = 1.3;  // vessels field above this: an enhancing vein or meninges
   // Physics and scanner.
   synth::MrProtocol protocol;
   double level[4], noise_sigma[4];
@@ -132,7 +133,7 @@ CaseParams draw_params(const SyntheticOptions& o, int index, const synth::Tissue
   } else if (p.hgg) {
     g.front_width_mm = rng.uniform(2.0, 3.5);
     g.target_core_ml = rng.log_uniform(3, 25);
-    g.visible_threshold = rng.uniform(0.1, 0.25);
+    g.visible_threshold = rng.uniform(0.08, 0.15);
     g.core_threshold = rng.uniform(0.4, 0.7);
     g.necrotic_fraction = rng.uniform(0.0, 0.15);
     p.nonenhancing_threshold = rng.uniform(-0.5, 0.3);  // thin, incomplete rim
@@ -141,7 +142,7 @@ CaseParams draw_params(const SyntheticOptions& o, int index, const synth::Tissue
   } else {
     g.front_width_mm = rng.uniform(2.5, 4.5);
     g.target_core_ml = rng.log_uniform(5, 60);
-    g.visible_threshold = rng.uniform(0.12, 0.3);
+    g.visible_threshold = rng.uniform(0.1, 0.2);
     g.core_threshold = rng.uniform(0.35, 0.55);
     g.necrotic_fraction = 0;
     p.mass_effect = rng.uniform(0.1, 0.4);
@@ -157,6 +158,10 @@ CaseParams draw_params(const SyntheticOptions& o, int index, const synth::Tissue
   p.patches = synth::smooth_noise(rng, t_lo, t_hi, 5.0);
   p.tumour_texture = synth::smooth_noise(rng, t_lo, t_hi, 2.0);
   p.tissue_texture = synth::smooth_noise(rng, atlas.lower(), atlas.upper(), 2.0);
+  // Cortical veins and meninges: patches of the CSF next to the cortex that enhance after
+  // contrast in every subject, whatever the grade.
+  p.vessels = synth::smooth_noise(rng, atlas.lower(), atlas.upper(), 2.5);
+  p.vessel_threshold = rng.uniform(1.0, 1.6);
 
   p.protocol = synth::MrProtocol::draw(rng);
   for (int m = 0; m < 4; ++m) {
@@ -282,6 +287,27 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
   const double core_edge = 0.1;  // half width of the partial-volume ramp at the core boundary
   double scanner[4];
   for (int m = 0; m < 4; ++m) scanner[m] = p.level[m] / table.white_matter(m);
+  // The bias field varies over 150-400 mm: tabulated on a 10 mm grid over the field of view.
+  const Vec3 corner0 = apply_affine(affine, {0, 0, 0});
+  const Vec3 corner1 = apply_affine(affine, {double(o.shape[0] - 1), double(o.shape[1] - 1), double(o.shape[2] - 1)});
+  std::array<synth::GridField, 4> bias;
+  {
+    const double step = 10.0;
+    std::array<int64_t, 3> dims{};
+    Vec3 origin{};
+    for (int a = 0; a < 3; ++a) {
+      origin[a] = std::min(corner0[a], corner1[a]) - step;
+      dims[a] = static_cast<int64_t>(std::ceil(std::fabs(corner1[a] - corner0[a]) / step)) + 3;
+    }
+    for (int m = 0; m < 4; ++m) {
+      bias[m] = synth::GridField(dims, origin, step);
+      for (int64_t i = 0; i < dims[0]; ++i)
+        for (int64_t j = 0; j < dims[1]; ++j)
+          for (int64_t k = 0; k < dims[2]; ++k)
+            bias[m].values[static_cast<size_t>(bias[m].index(i, j, k))] = static_cast<float>(
+                std::exp(0.5 * o.bias_strength * std::clamp(p.bias[m](bias[m].position(i, j, k)), -2.0, 2.0)));
+    }
+  }
   int64_t counts[5] = {0, 0, 0, 0, 0};
   int64_t brain = 0;
   double tumour_sum[3] = {0, 0, 0};
@@ -307,8 +333,8 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         // Tumour density: cells live in parenchyma, not in CSF.
         const double c = tumour.density.sample(b) * parenchyma;
         double edema = 0;
-        if (c >= g.visible_threshold) edema = 0.35 + 0.65 * ramp(std::log(c / g.visible_threshold) / log_span);
-        else if (c > 0) edema = 0.35 * (c / g.visible_threshold) * (c / g.visible_threshold);
+        if (c >= g.visible_threshold) edema = 0.45 + 0.55 * ramp(std::log(c / g.visible_threshold) / log_span);
+        else if (c > 0) edema = 0.45 * (c / g.visible_threshold) * (c / g.visible_threshold);
         const double core = ramp(0.5 + (c - g.core_threshold) / (2 * core_edge));
         double necrosis = 0, nonenhancing = 0, faint = 0, tex = 0;
         if (core > 0) {
@@ -339,9 +365,12 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         ++brain;
 
         const double tissue_tex = 1 + 0.03 * std::clamp(p.tissue_texture.sample_clamped(b), -2.5, 2.5);
+        // Enhancing vessels: in the CSF of voxels that also hold cortex (sulci, the surface).
+        const double vessel = f.gm > 0.02 ? ramp(0.5 + 2 * (p.vessels.sample_clamped(b) - p.vessel_threshold)) * std::min(1.0, 10 * f.gm) : 0.0;
         const double tumour_tex = 1 + p.heterogeneity * tex;
         for (int m = 0; m < 4; ++m) {
-          double healthy = f.csf * table.healthy(m, synth::kCsf, 0) + f.gm * table.healthy(m, synth::kGreyMatter, edema) +
+          const double csf = table.healthy(m, synth::kCsf, 0) * (1 - vessel) + table.tumour(m, synth::kVessel) * vessel;
+          double healthy = f.csf * csf + f.gm * table.healthy(m, synth::kGreyMatter, edema) +
                            f.wm * table.healthy(m, synth::kWhiteMatter, edema);
           double v = healthy * tissue_tex;
           if (core > 0) {
@@ -354,7 +383,7 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
             }
             v = v * (1 - core) + t * tumour_tex * core;
           }
-          v *= scanner[m] * std::exp(0.5 * o.bias_strength * std::clamp(p.bias[m](x), -2.0, 2.0));
+          v *= scanner[m] * bias[m].sample_clamped(x);
           // Rician magnitude noise, as in magnitude MR images.
           const double sigma = p.noise_sigma[m] * p.level[m];
           const double re = v + sigma * noise.normal(), im = sigma * noise.normal();
