@@ -77,16 +77,16 @@ GridField smooth_noise(SynthRng& rng, const Vec3& lo, const Vec3& hi, double spa
 }
 
 TissueAtlas TissueAtlas::load(const fs::path& dir) {
-  static const char* const kNames[3] = {"csf.nii.gz", "gm.nii.gz", "wm.nii.gz"};
+  static const char* const kNames[4] = {"csf.nii.gz", "gm.nii.gz", "wm.nii.gz", "mask.nii.gz"};
   TissueAtlas atlas;
-  Volume vols[3];
-  for (int c = 0; c < 3; ++c) {
+  Volume vols[4];
+  for (int c = 0; c < 4; ++c) {
     const fs::path path = dir / kNames[c];
     vols[c] = with_context("while loading the synthetic cohort's anatomy " + path.string(), [&] { return read_nifti(path); });
     const Volume& v = vols[c];
     if (c > 0 && (v.shape != vols[0].shape || v.affine != vols[0].affine))
       throw Error(path.string() + ": grid differs from " + (dir / kNames[0]).string() +
-                  "; expected the three tissue maps of scripts/make_anatomy.py on one grid");
+                  "; expected the four maps of scripts/make_anatomy.py on one grid");
     for (int r = 0; r < 3; ++r)
       for (int col = 0; col < 3; ++col) {
         const double a = v.affine[r][col];
@@ -107,7 +107,7 @@ TissueAtlas TissueAtlas::load(const fs::path& dir) {
     atlas.hi_[a] = std::max(first, last);
   }
   const int64_t n = v0.numel();
-  atlas.frac_.assign(static_cast<size_t>(n), {0, 0, 0});
+  atlas.frac_.assign(static_cast<size_t>(n), {0, 0, 0, 0});
   double sum = 0;
   Vec3 moment{0, 0, 0};
   for (int64_t i = 0; i < v0.shape[0]; ++i)
@@ -117,17 +117,14 @@ TissueAtlas TissueAtlas::load(const fs::path& dir) {
         const int64_t ii = flip[0] ? v0.shape[0] - 1 - i : i, jj = flip[1] ? v0.shape[1] - 1 - j : j,
                       kk = flip[2] ? v0.shape[2] - 1 - k : k;
         auto& dst = atlas.frac_[static_cast<size_t>((ii * v0.shape[1] + jj) * v0.shape[2] + kk)];
-        double total = 0;
-        for (int c = 0; c < 3; ++c) {
-          dst[c] = static_cast<uint8_t>(vols[c].data[static_cast<size_t>(src)]);
-          total += dst[c];
-        }
+        for (int c = 0; c < 4; ++c) dst[c] = static_cast<uint8_t>(vols[c].data[static_cast<size_t>(src)]);
+        const double total = dst[3];
         sum += total;
         moment[0] += total * (atlas.lo_[0] + static_cast<double>(ii));
         moment[1] += total * (atlas.lo_[1] + static_cast<double>(jj));
         moment[2] += total * (atlas.lo_[2] + static_cast<double>(kk));
       }
-  check(sum > 0, (dir / kNames[0]).string() + ": the tissue maps are empty");
+  check(sum > 0, (dir / kNames[3]).string() + ": the brain mask is empty");
   for (int a = 0; a < 3; ++a) atlas.centre_[a] = moment[a] / sum;
   atlas.brain_ml_ = sum / 255.0 / 1000.0;
   return atlas;
@@ -147,15 +144,15 @@ TissueFractions TissueAtlas::sample(const Vec3& p) const {
     return {};
   const int64_t sj = dims_[2], si = dims_[1] * dims_[2];
   const auto* v = frac_.data() + (i * dims_[1] + j) * dims_[2] + k;
-  double out[3];
-  for (int c = 0; c < 3; ++c) {
+  double out[4];
+  for (int c = 0; c < 4; ++c) {
     const double c00 = v[0][c] + (v[si][c] - v[0][c]) * fx, c01 = v[1][c] + (v[si + 1][c] - v[1][c]) * fx;
     const double c10 = v[sj][c] + (v[si + sj][c] - v[sj][c]) * fx;
     const double c11 = v[sj + 1][c] + (v[si + sj + 1][c] - v[sj + 1][c]) * fx;
     const double c0 = c00 + (c10 - c00) * fy, c1 = c01 + (c11 - c01) * fy;
     out[c] = (c0 + (c1 - c0) * fz) * (1.0 / 255.0);
   }
-  return {out[0], out[1], out[2]};
+  return {out[0], out[1], out[2], out[3]};
 }
 
 Deformation::Deformation(SynthRng& rng, const Vec3& lo, const Vec3& hi, double amplitude_mm, double grid_mm) {

@@ -17,9 +17,10 @@
 namespace mprotonet::synth {
 
 /// Partial-volume tissue fractions at a point, each in [0, 1], summing to at most 1 (the rest
-/// is outside the brain).
+/// is outside the brain), and how much of the point lies inside the skull-stripping mask.
 struct TissueFractions {
   double csf = 0, gm = 0, wm = 0;
+  double mask = 0;
   double brain() const { return csf + gm + wm; }
 };
 
@@ -51,12 +52,13 @@ struct GridField {
 /// Sampled trilinearly it has no stripes (unlike a few plane waves) and costs one lookup.
 GridField smooth_noise(SynthRng& rng, const Vec3& lo, const Vec3& hi, double spacing_mm);
 
-/// The tissue map: CSF, GM and WM fractions on a 1 mm grid in atlas space.
+/// The tissue map: CSF, GM and WM fractions and the skull-stripping mask on a 1 mm grid in
+/// atlas space.
 class TissueAtlas {
  public:
-  /// Loads resources/anatomy/{csf,gm,wm}.nii.gz once per process (thread-safe) and returns it.
+  /// Loads resources/anatomy/{csf,gm,wm,mask}.nii.gz once per process (thread-safe).
   static const TissueAtlas& shared();
-  /// Loads the three files from `dir`. Error naming the file when one is missing, unreadable,
+  /// Loads the four files from `dir`. Error naming the file when one is missing, unreadable,
   /// not uint8-valued or on a different grid from the others.
   static TissueAtlas load(const std::filesystem::path& dir);
 
@@ -66,9 +68,9 @@ class TissueAtlas {
   /// Atlas-space bounding box of the map (outer voxel centres).
   const Vec3& lower() const { return lo_; }
   const Vec3& upper() const { return hi_; }
-  /// Centroid of the brain (fraction-weighted), atlas space.
+  /// Centroid of the brain mask, atlas space.
   const Vec3& brain_centre() const { return centre_; }
-  /// Brain volume (sum of fractions), ml.
+  /// Volume of the brain mask, ml.
   double brain_ml() const { return brain_ml_; }
   /// Centre of the BraTS field of view in atlas space (voxel (119.5, 119.5, 77)).
   static Vec3 brats_fov_centre() { return {-119.5, 119.5, 77.0}; }
@@ -78,7 +80,7 @@ class TissueAtlas {
   std::array<int64_t, 3> dims_{};
   Vec3 lo_{}, hi_{}, centre_{};
   double brain_ml_ = 0;
-  std::vector<std::array<uint8_t, 3>> frac_;  // csf, gm, wm in 1/255
+  std::vector<std::array<uint8_t, 4>> frac_;  // csf, gm, wm, mask in 1/255
 };
 
 /// A smooth random diffeomorphism of atlas space: the exponential of a stationary velocity

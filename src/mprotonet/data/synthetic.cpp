@@ -325,9 +325,8 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         if (!inside) continue;
         const Vec3 b = p.deformation(a);
         synth::TissueFractions f = atlas.sample(mass.source(b));
-        const double in_brain = f.brain();
-        if (in_brain < 0.5) continue;
-        f.csf += std::max(0.0, 1.0 - in_brain);  // the rest of a boundary voxel: CSF-like meninges
+        if (f.mask < 0.5) continue;  // skull-stripped
+        f.csf += std::max(0.0, 1.0 - f.brain());  // the rest of a boundary voxel: CSF-like meninges
         const double parenchyma = f.gm + f.wm;
 
         // Tumour density: cells live in parenchyma, not in CSF.
