@@ -75,7 +75,7 @@ TEST(Sim2Real, SmallModelFindsTheTumour) {
   std::cout << "sim2real (32 cases, 10 epochs): AP " << t.ap << ", p(HGG) " << t.p_hgg << "\n";
   // A map that ignores the tumour scores about 0.02 (the tumour's share of the brain), the
   // generator this one replaced 0.015 with the main job's model.
-  EXPECT_GE(t.ap, SMALL_AP_TODO) << t.log;
+  EXPECT_GE(t.ap, 0.25) << t.log;
 }
 
 TEST(Sim2Real, MainJobModelFindsTheTumour) {
