@@ -12,6 +12,7 @@
 // The real case is a check, never a tuning target: the generator was not fitted to it.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <fstream>
 
