@@ -5,8 +5,14 @@
   synthetic_check.py cohort DIR X Y Z SPACING
       Reads DIR/name_mapping.csv with the csv module (grade first column, subject id last) and
       every NIfTI file with nibabel; checks shape, dtype, affine (BraTS-like LPS), label set,
-      that images are non-negative with a zero background, and that the files agree with
-      DIR/synthetic.json. Prints one JSON summary line.
+      that images are non-negative with a zero background, that the four modalities share one
+      brain mask (skull-stripped: non-zero exactly inside the brain), that the files agree with
+      DIR/synthetic.json, and that the labels follow the grade: typical LGG never enhance,
+      typical HGG have enhancing tumour and necrosis. Prints one JSON summary line.
+  synthetic_check.py signal KIND TR TE TI CONTRAST T1 T2 PD GD
+      The MR signal equation (data/mr_physics.h), written out independently: spin echo
+      PD (1 - e^(-TR R1)) e^(-TE/T2), inversion recovery PD |1 - 2 e^(-TI R1) + e^(-TR R1)| e^(-TE/T2),
+      R1 = 1/T1 (+ GD after contrast). Prints the value.
   synthetic_check.py png FILE
       Decodes an 8-bit RGB PNG with the standard library only (zlib + PNG filters) and prints
       {"width", "height", "pixels": [[r, g, b], ...]} for the first row and a checksum.
@@ -54,6 +60,7 @@ def check_cohort(root, shape, spacing):
         summary["cases"] += 1
         summary["hgg"] += grade == "HGG"
         seg = None
+        masks = []
         for m in ("t1", "t1ce", "t2", "flair", "seg"):
             path = os.path.join(root, sid, "%s_%s.nii.gz" % (sid, m))
             img = nib.load(path)
@@ -83,11 +90,36 @@ def check_cohort(root, shape, spacing):
                 corner = data[:3, :3, :3]
                 if corner.any():
                     fail("%s: background is not 0" % path)
-                if m == "t1":
-                    t1 = data
-        if seg is not None and ((seg > 0) & (t1 == 0)).any():
+                masks.append(data > 0)
+        for m, mask in zip(("t1ce", "t2", "flair"), masks[1:]):
+            if (mask != masks[0]).any():
+                fail("%s: %s is non-zero on %d voxels where t1 is not (or the reverse): not one brain mask"
+                     % (sid, m, int((mask != masks[0]).sum())))
+        brain = masks[0]
+        if ((seg > 0) & ~brain).any():
             fail("%s: tumour labels outside the brain" % sid)
+        check_labels(sid, case, seg)
     print(json.dumps(summary))
+
+
+def check_labels(sid, case, seg):
+    n = {lab: int((seg == lab).sum()) for lab in (1, 2, 4)}
+    if case["grade"] == "LGG" and not case["atypical"] and n[4] > 0:
+        fail("%s: typical LGG with %d enhancing voxels" % (sid, n[4]))
+    if case["grade"] == "HGG" and not case["atypical"] and (n[4] == 0 or n[1] == 0):
+        fail("%s: typical HGG needs enhancing tumour and necrosis, has %s" % (sid, n))
+    if n[1] + n[4] + n[2] == 0:
+        fail("%s: no tumour" % sid)
+
+
+def signal(kind, tr, te, ti, contrast, t1, t2, pd, gd):
+    import math
+
+    r1 = 1.0 / t1 + (gd if contrast else 0.0)
+    decay = math.exp(-te / t2)
+    if kind == "se":
+        return pd * (1 - math.exp(-tr * r1)) * decay
+    return pd * abs(1 - 2 * math.exp(-ti * r1) + math.exp(-tr * r1)) * decay
 
 
 def paeth(a, b, c):
@@ -155,8 +187,11 @@ def main():
         check_cohort(sys.argv[2], [int(v) for v in sys.argv[3:6]], float(sys.argv[6]))
     elif len(sys.argv) == 3 and sys.argv[1] == "png":
         check_png(sys.argv[2])
+    elif len(sys.argv) == 11 and sys.argv[1] == "signal":
+        v = [float(x) for x in sys.argv[3:]]
+        print("%.12g" % signal(sys.argv[2], v[0], v[1], v[2], v[3] != 0, v[4], v[5], v[6], v[7]))
     else:
-        fail("usage: synthetic_check.py cohort DIR X Y Z SPACING | png FILE")
+        fail("usage: synthetic_check.py cohort DIR X Y Z SPACING | png FILE | signal KIND TR TE TI CONTRAST T1 T2 PD GD")
 
 
 if __name__ == "__main__":

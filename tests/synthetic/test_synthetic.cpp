@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Tests of the synthetic cohort generator: label sets, biology-vs-grade relation, class balance,
-// determinism (including across thread counts), intensity relations between tissues, and the
-// BraTS 2020 layout as read by nibabel (tests/helpers/synthetic_check.py).
+// determinism (including across thread counts), intensity relations between tissues, every
+// subject's own brain, and the BraTS 2020 layout, skull stripping and label geometry as read by
+// nibabel (tests/helpers/synthetic_check.py). The building blocks (atlas, growth, deformation,
+// signal equations) are tested in test_growth.cpp.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -79,7 +82,7 @@ TEST(Synthetic, LabelsAreBratsLabelsAndTumourIsInsideTheBrain) {
 }
 
 TEST(Synthetic, GradeIsDecidedByEnhancement) {
-  SyntheticOptions o = small_options(60);
+  SyntheticOptions o = small_options(30);
   o.atypical_fraction = 0.3;  // make sure both variants of both grades occur
   double hgg_enh = 0, lgg_enh = 0;
   int hgg = 0, lgg = 0, typical_lgg = 0, typical_hgg = 0;
@@ -118,9 +121,14 @@ TEST(Synthetic, ClassBalanceFollowsHggFraction) {
     o.hgg_fraction = fraction;
     int hgg = 0, atypical = 0;
     for (int i = 0; i < o.cases; ++i) {
-      const SyntheticCase c = generate_synthetic_case(o, i);
-      hgg += c.info.hgg;
-      atypical += c.info.atypical;
+      const SyntheticGrade g = synthetic_grade(o, i);
+      hgg += g.hgg;
+      atypical += g.atypical;
+      if (i % 50 == 0) {  // the grade a generated case reports is the planned one
+        const SyntheticCaseInfo info = generate_synthetic_case(o, i).info;
+        EXPECT_EQ(info.hgg, g.hgg);
+        EXPECT_EQ(info.atypical, g.atypical);
+      }
     }
     EXPECT_NEAR(hgg / 150.0, fraction, 0.03) << "hgg_fraction " << fraction;
     EXPECT_NEAR(atypical / 150.0, o.atypical_fraction, 0.08);
@@ -236,8 +244,68 @@ TEST(Synthetic, CohortLayoutReadableByNibabel) {
         << "unexpected leftover " << name;
   }
   const auto r = test::run_python_helper("synthetic_check.py", "cohort " + test::shell_quote(dir.string()) + " 64 64 40 3.75");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("\"cases\": 5"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("\"files\": 25"), std::string::npos) << r.output;
+}
+
+TEST(Synthetic, LabelsFollowTheGrowthModel) {
+  // Every variant of both grades at 3.75 mm. The core (1, 4) grows inside the visible tumour:
+  // of the faces between the core and the rest, few touch healthy parenchyma (label 0 on grey
+  // or white matter; next to CSF is fine: tumour cells do not live in CSF). Few, not none: in
+  // grey matter the front is steep (its width falls with sqrt(D)) and a 3.75 mm step can cross
+  // it; about 6 % here. Typical LGG never enhance and typical HGG have enhancing tumour and
+  // necrosis (the Python oracle checks the written files for that).
+  SyntheticOptions o = small_options(16);
+  o.atypical_fraction = 0.3;
+  o.hgg_fraction = 0.5;
+  int64_t core = 0, boundary = 0, exposed = 0;
+  for (int i = 0; i < o.cases; ++i) {
+    const SyntheticCase c = generate_synthetic_case(o, i);
+    const auto& s = c.seg;
+    for (int64_t x = 1; x + 1 < s.shape[0]; ++x)
+      for (int64_t y = 1; y + 1 < s.shape[1]; ++y)
+        for (int64_t z = 1; z + 1 < s.shape[2]; ++z) {
+          const float label = s.at(x, y, z);
+          if (label != 1 && label != 4) continue;
+          ++core;
+          const int64_t nb[6][3] = {{x - 1, y, z}, {x + 1, y, z}, {x, y - 1, z}, {x, y + 1, z}, {x, y, z - 1}, {x, y, z + 1}};
+          for (const auto& n : nb) {
+            const int64_t v = s.index(n[0], n[1], n[2]);
+            const auto tissue = static_cast<Tissue>(c.tissue[static_cast<size_t>(v)]);
+            const float other = s.data[static_cast<size_t>(v)];
+            boundary += other != 1 && other != 4;
+            exposed += other == 0 && (tissue == Tissue::kGreyMatter || tissue == Tissue::kWhiteMatter);
+          }
+        }
+  }
+  ASSERT_GT(core, 100);
+  EXPECT_LT(exposed, boundary * 15 / 100) << exposed << " of " << boundary << " core boundary faces touch healthy parenchyma";
+  TempDir tmp;
+  o.cases = 8;
+  write_synthetic_cohort(tmp / "c", o);
+  const auto r = test::run_python_helper("synthetic_check.py", "cohort " + test::shell_quote((tmp / "c").string()) + " 64 64 40 3.75");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(Synthetic, EverySubjectHasItsOwnBrain) {
+  // Same atlas, different deformation, pose and size: brain masks differ between subjects,
+  // and brain volumes vary around the atlas's 1.26 l.
+  const SyntheticOptions o = small_options();
+  const SyntheticCase a = generate_synthetic_case(o, 0), b = generate_synthetic_case(o, 1);
+  int64_t differ = 0, brain = 0;
+  for (size_t v = 0; v < a.tissue.size(); ++v) {
+    differ += (a.tissue[v] != 0) != (b.tissue[v] != 0);
+    brain += a.tissue[v] != 0;
+  }
+  EXPECT_GT(differ, brain / 20) << "brain masks of two subjects nearly identical";
+  double lo = 1e9, hi = 0;
+  for (int i = 0; i < 8; ++i) {
+    const double ml = static_cast<double>(generate_synthetic_case(o, i).info.brain_voxels) * std::pow(o.spacing, 3) / 1000;
+    lo = std::min(lo, ml);
+    hi = std::max(hi, ml);
+  }
+  EXPECT_GT(hi - lo, 50) << "brain volumes " << lo << " to " << hi << " ml";
 }
 
 TEST(Synthetic, ThreadCountNeverChangesTheBytes) {
@@ -332,6 +400,27 @@ TEST(SyntheticCli, WritesCohortAndPreview) {
   const auto p = test::run_python_helper("synthetic_check.py", "png " + test::shell_quote(png.string()));
   EXPECT_NE(p.output.find("\"width\": " + std::to_string(6 * 256 + 7 * 4)), std::string::npos) << p.output.substr(0, 200);
   EXPECT_NE(p.output.find("\"height\": " + std::to_string(3 * 256 + 4 * 4)), std::string::npos) << p.output.substr(0, 200);
+}
+
+TEST(SyntheticCli, PreviewShowsARealCaseFirst) {
+  TempDir tmp;
+  const fs::path out = tmp / "cohort", png = tmp / "preview.png";
+  const auto r = test::run_command(test::shell_quote(test::cli_path().string()) + " synth --out " +
+                                   test::shell_quote(out.string()) + " --cases 2 --seed 2 --shape 64,64,40 --spacing 3.75" +
+                                   " --threads 2 --preview " + test::shell_quote(png.string()) + " --preview-real " +
+                                   test::shell_quote(test::data_path("brats/TCGA-DU-7294").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Real case (240 voxels, zoom 1 -> 240 px cells) first, then 2 synthetic rows: 3 rows of 6.
+  const auto p = test::run_python_helper("synthetic_check.py", "png " + test::shell_quote(png.string()));
+  EXPECT_NE(p.output.find("\"width\": " + std::to_string(6 * 256 + 7 * 4)), std::string::npos) << p.output.substr(0, 200);
+  EXPECT_NE(p.output.find("\"height\": " + std::to_string(3 * 256 + 4 * 4)), std::string::npos) << p.output.substr(0, 200);
+  // A folder that is not a case: a clear error before anything is generated.
+  const auto bad = test::run_command(test::shell_quote(test::cli_path().string()) + " synth --out " +
+                                     test::shell_quote((tmp / "x").string()) + " --cases 1 --preview " +
+                                     test::shell_quote(png.string()) + " --preview-real " + test::shell_quote(tmp.path().string()));
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_NE(bad.output.find("--preview-real"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(tmp / "x" / "name_mapping.csv"));
 }
 
 TEST(SyntheticCli, BadInputGivesClearErrors) {

@@ -1,18 +1,33 @@
 // SPDX-License-Identifier: MIT
 // Synthetic BraTS-like cohort: the built-in default data of the tool.
 //
-// Real BraTS data needs a registration a new user does not have, so the tool can generate
-// cases whose grade is decided by tumour *biology* (enhancing rim and necrosis for HGG,
-// non-enhancing homogeneous T2/FLAIR-bright tumour for LGG), never by nuisances (bias field,
-// noise, intensity scale, head pose, brain size are drawn independently of the grade). A
-// classifier therefore has to look at the tumour, and an explanation can be scored against the
-// segmentation, as in the MProtoNet paper (Wei, Tam, Tang, MIDL 2023) on BraTS 2020.
+// Real BraTS data needs a registration a new user does not have, so the tool generates cases
+// that look like BraTS scans and whose grade is decided by tumour *biology*, never by nuisances.
+// Each case is built the way brain-tumour MRI has been simulated (BrainWeb; TumorSim, Prastawa
+// et al. 2009):
+//   anatomy   real healthy anatomy: the MNI/ICBM152 tissue map (CSF, GM, WM fractions) placed
+//             in BraTS space (data/anatomy.h), seen through a per-subject smooth random
+//             diffeomorphism plus scale, rotation and shift, so no two subjects share a brain;
+//   tumour    reaction-diffusion (Fisher-Kolmogorov) growth of tumour cell density seeded in
+//             white matter, faster in white than in grey matter (data/tumour_growth.h), with
+//             mass effect pushing the surrounding tissue and ventricles away; the BraTS labels
+//             derive from the same density (edema 2 = T2/FLAIR-visible, core 1/4 = T1-visible,
+//             necrosis = the oldest saturated core), so the segmentation is exact;
+//   grade     HGG: necrosis, an enhancing rim, larger edema, compact; LGG: non-enhancing and
+//             diffuse; a fraction of atypical cases of each grade (thin incomplete rim with
+//             little necrosis and edema; faint patchy enhancement);
+//   physics   per-compartment T1/T2/PD through each sequence's signal equation (T1 spin echo or
+//             IR-prepared, T1CE with gadolinium T1 shortening where the tumour enhances, T2 TSE,
+//             FLAIR nulling CSF), partial volume, texture, bias field, scanner scale, Rician
+//             noise (data/mr_physics.h).
+// Head pose, brain size, scanner, bias and noise are drawn independently of the grade.
 //
-// Geometry follows real BraTS files: LPS voxel axes (affine diag(-s, -s, s) with the y offset of
-// the BraTS headers), 240 x 240 x 155 at 1 mm by default. Anatomy is defined in physical mm
-// around the centre of the field of view, so another shape/spacing gives the same brain at a
-// different resolution. Every case is a pure function of (options, case index): the worker
-// count never changes a byte of the output.
+// Output is BraTS: skull-stripped (zero outside the brain), LPS voxel axes (affine
+// diag(-s, -s, s) with the y offset of the BraTS headers), 240 x 240 x 155 at 1 mm by default,
+// int16 images, uint8 segmentation. Anatomy is defined in physical mm around the centre of the
+// field of view, so another shape/spacing gives the same brain at another resolution. Growth
+// and deformation run on coarse grids and are interpolated. Every case is a pure function of
+// (options, case index): the worker count never changes a byte of the output.
 #pragma once
 
 #include <array>
@@ -40,20 +55,24 @@ struct SyntheticOptions {
   /// low-discrepancy sequence, so every prefix of the cohort is close to this balance.
   double hgg_fraction = 0.79;
   /// Fraction of atypical cases in each grade (default 0.15): LGG with faint patchy
-  /// enhancement, HGG with a small, thin, incomplete rim and little edema.
+  /// enhancement, HGG with a small, thin, incomplete rim, little necrosis and little edema.
   double atypical_fraction = 0.15;
-  /// Peak relative amplitude of the smooth multiplicative bias field (default 0.2 = ±20 %).
+  /// Peak relative amplitude of the smooth multiplicative bias field (default 0.2 = about ±20 %).
   double bias_strength = 0.2;
-  /// Noise standard deviation relative to the white-matter intensity (default 0.03); Rician.
+  /// Noise standard deviation relative to the white-matter intensity (default 0.03), times
+  /// U[0.6, 1.4] per scan; Rician.
   double noise_level = 0.03;
-  /// Per-scan intensity scale: each modality is multiplied by exp(U[-j, j]) (default 0.2).
-  double intensity_scale_jitter = 0.2;
+  /// Scanner-to-scanner intensity scale: each modality's white matter lands at
+  /// 400 * exp(U[-j, j]) (default 0.5: 240 to 660).
+  double intensity_scale_jitter = 0.5;
   /// Largest head rotation about each axis, degrees (default 6).
   double max_rotation_deg = 6.0;
   /// Largest head shift along each axis, mm (default 6).
   double max_shift_mm = 6.0;
   /// Brain size variation: scale exp(U[-j, j]) overall, plus half of that per axis (default 0.07).
   double brain_scale_jitter = 0.07;
+  /// Standard deviation of the smooth random deformation's velocity field, mm (default 3).
+  double deformation_mm = 3.0;
   /// Worker threads for cohort writing; 0 = std::thread::hardware_concurrency() (default 0).
   int threads = 0;
 };
@@ -69,15 +88,17 @@ std::string synthetic_subject_id(int index);
 Affine synthetic_affine(const std::array<int64_t, 3>& shape, double spacing);
 
 /// Tissue codes of SyntheticCase::tissue (normal anatomy under the tumour).
-enum class Tissue : uint8_t { kBackground = 0, kCsf = 1, kGreyMatter = 2, kWhiteMatter = 3, kDeepGrey = 4 };
+/// The code of a voxel is its largest healthy tissue fraction (under the tumour: the tissue the
+/// tumour grew in).
+enum class Tissue : uint8_t { kBackground = 0, kCsf = 1, kGreyMatter = 2, kWhiteMatter = 3 };
 
 struct SyntheticCaseInfo {
   int index = 0;                          ///< 0-based case index
   std::string subject_id;                 ///< BraTS20_Training_NNN
   bool hgg = true;                        ///< grade (label 1 = HGG)
   bool atypical = false;                  ///< drawn from the atypical variant of its grade
-  std::array<double, 3> tumour_centre_mm{};    ///< world (RAS mm) centre of the tumour
-  std::array<int64_t, 3> tumour_centre_voxel{};  ///< nearest voxel, clamped into the volume
+  std::array<double, 3> tumour_centre_mm{};    ///< world (RAS mm) centroid of the labelled tumour
+  std::array<int64_t, 3> tumour_centre_voxel{};  ///< the tumour voxel nearest to that centroid
   std::map<int, int64_t> label_voxels;    ///< voxel count per label 1, 2, 4
   int64_t brain_voxels = 0;               ///< voxels with non-zero image intensity
 };
@@ -93,6 +114,13 @@ struct SyntheticCase {
 
 /// Names of the four modalities as in BraTS file names: t1, t1ce, t2, flair.
 const std::array<std::string, 4>& synthetic_modalities();
+
+/// Grade of case `index` without generating it (the same as generate_synthetic_case's).
+struct SyntheticGrade {
+  bool hgg = true;
+  bool atypical = false;
+};
+SyntheticGrade synthetic_grade(const SyntheticOptions& options, int index);
 
 /// Generates case `index` (0 <= index < options.cases is not required). Deterministic.
 SyntheticCase generate_synthetic_case(const SyntheticOptions& options, int index);
