@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Benchmark 4 of issue 6: evaluation cost per case with MProtoNet3D_pm5 (resnet152_ri,
-// n_layers 6): the deletion + addition curves (2 x 51 perturbed inputs, SPEC 8) as the evaluator
+// n_layers 6): the deletion + addition curves (2 x 51 perturbed inputs, docs/method.md#metrics) as the evaluator
 // runs them (metrics/faithfulness.h: batched), beside the same 102 forwards one by one in C++ and
 // in Debian's PyTorch (the oracle model, bench/eval_baseline.py); and occlusion (window 11,
 // stride 5), estimated from its forward count and the batched forward time.

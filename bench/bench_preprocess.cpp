@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Benchmark 3 of issue 6: preprocessing raw BraTS-geometry cases (4 modalities + segmentation,
-// 240 x 240 x 155 int16 .nii.gz written by the synthetic generator) into network tensors (SPEC 3
+// 240 x 240 x 155 int16 .nii.gz written by the synthetic generator) into network tensors (docs/method.md#preprocessing
 // at 1.5 mm: 128 x 128 x 96), as `mprotonet preprocess` does it (PreprocessedCohort::build into a
 // fresh cache, subjects in parallel), beside nibabel + PyTorch doing the same steps in one Python
 // process (bench/preprocess_baseline.py), also with our heap setting (core/memory.h, through

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Python (Debian's PyTorch) baseline for bench_eval: the deletion + addition curves of SPEC 8
+"""Python (Debian's PyTorch) baseline for bench_eval: the deletion + addition curves of docs/method.md#metrics
 for one case with the oracle's MProtoNet3D_pm5 (tests/helpers/oracle_models.py), the 2 x 51
 perturbed inputs evaluated one by one (evaluation mode, no gradients), for the case's MProtoNet
-map. Written from the SPEC. Prints one JSON line: {"curves_one_by_one_s": median, ...}.
+map. Written from docs/method.md. Prints one JSON line: {"curves_one_by_one_s": median, ...}.
 Usage: eval_baseline.py --size D H W [--runs R] [--threads T] [--steps 50]"""
 import json
 import resource

@@ -3,7 +3,7 @@
 """Python (Debian's PyTorch) baseline for bench_infer: one case through the oracle's
 MProtoNet3D_pm5 (tests/helpers/oracle_models.py) in evaluation mode, as a Python user of the
 authors' code gets each output: a forward pass for the probabilities, then one call per map
-(the MProtoNet map, GradCAM) for the predicted class. Written from the SPEC.
+(the MProtoNet map, GradCAM) for the predicted class. Written from docs/method.md.
 Prints one JSON line with medians: {"probabilities_s", "mprotonet_s", "gradcam_s", "peak_rss_mb"}
 where mprotonet_s = probabilities + MProtoNet map and gradcam_s = that + GradCAM.
 Usage: infer_baseline.py --size D H W [--runs R] [--threads T]"""

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Python baseline for bench_preprocess: SPEC 3's preprocessing of raw BraTS-geometry cases with
+"""Python baseline for bench_preprocess: docs/method.md#preprocessing's preprocessing of raw BraTS-geometry cases with
 nibabel + PyTorch, the way a Python pipeline does it: for each case and modality, load the
 .nii.gz with nibabel, reorient to the closest canonical RAS+, resample the centred 192 x 192 x 144
 mm field of view at SPACING mm with torch's grid_sample (trilinear; nearest for the

@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Python (Debian's PyTorch) baseline for bench_train: one joint-epoch training step of the
-oracle's MProtoNet3D (tests/helpers/oracle_models.py) with every loss term of SPEC 6 (focal
+oracle's MProtoNet3D (tests/helpers/oracle_models.py) with every loss term of docs/method.md#training (focal
 classification, cluster, separation, mapping, online-CAM) and the AdamW update, as the authors'
-code does it. Written from the SPEC, not from the C++ code.
+code does it. Written from docs/method.md, not from the C++ code.
 Prints one JSON line: {"step_s": median, "peak_rss_mb": ..., "loss": first step's total}.
 Usage: train_baseline.py --size D H W --batch B [--runs R] [--threads T] [--precision fp32|bf16]
        [--model MProtoNet3D_pm5|CNN3D]"""

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `mprotonet evaluate`: classification (full and missing modalities), localisation (AP, DSC),
-// faithfulness (IDS, IAS) and significance for every fold of a training run (SPEC 8). The work
+// faithfulness (IDS, IAS) and significance for every fold of a training run (docs/method.md#metrics). The work
 // is engines/evaluator.h evaluate_run.
 #include <memory>
 #include <sstream>

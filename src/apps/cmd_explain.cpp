@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `mprotonet explain`: prediction, attribution maps (NIfTI on the case's grid), PNG panels and
-// the top prototypes of one case folder (SPEC 7). The work is engines/evaluator.h explain_case.
+// the top prototypes of one case folder (docs/method.md#explanations). The work is engines/evaluator.h explain_case.
 #include <memory>
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `mprotonet localization`: AP and DSC (SPEC 8) of given attribution maps against a
+// `mprotonet localization`: AP and DSC (docs/method.md#metrics) of given attribution maps against a
 // segmentation, per sample and channel — to score maps from any tool.
 #include <filesystem>
 #include <iostream>

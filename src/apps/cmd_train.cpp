@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// `mprotonet train`: stratified K-fold cross-validation of one model row (SPEC 6, 8). Option
+// `mprotonet train`: stratified K-fold cross-validation of one model row (docs/method.md#training, #metrics). Option
 // precedence: built-in defaults (the paper) < --config FILE.json < options given on the command
 // line. The library does the work (engines/cross_validation.h).
 #include <iostream>

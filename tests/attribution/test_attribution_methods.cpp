@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Guided backpropagation, Deconvolution, Guided GradCAM and Occlusion (SPEC 7): the ReLU rules by
+// Guided backpropagation, Deconvolution, Guided GradCAM and Occlusion (docs/method.md#explanations): the ReLU rules by
 // hand, occlusion on a linear toy model whose answer is known, and parity with an independent
 // PyTorch oracle (tests/helpers/eval_attribution_oracle.py) on CNN3D and MProtoNet3D models.
 #include <gtest/gtest.h>

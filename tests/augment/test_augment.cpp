@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Tests of the training-time augmentation (SPEC section 4): each transform's invariants,
+// Tests of the training-time augmentation (docs/method.md#augmentation): each transform's invariants,
 // geometry of the affine transform, the probabilities of the draws, determinism and the
 // reference-style sequence names.
 #include <gtest/gtest.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
 """Independent PyTorch oracle for Guided backpropagation, Deconvolution, Guided GradCAM and
-Occlusion (SPEC 7), on the models of oracle_models.py (same seeds and cases).
+Occlusion (docs/method.md#explanations), on the models of oracle_models.py (same seeds and cases).
 
 Written the way the reference gets them from captum: the rule replaces the backward of every
 nn.ReLU *module* (here: each module's forward is swapped for a custom autograd Function), while

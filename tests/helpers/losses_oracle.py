@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Independent oracle for MProtoNet's loss terms, written from the text of SPEC section 6 (not
+"""Independent oracle for MProtoNet's loss terms, written from the text of docs/method.md#training (not
 from the C++ code).
 
 Generates fixed random inputs (seeded), computes every loss term and the gradients of the joint
@@ -52,7 +52,7 @@ def focal(logits, labels, w, gamma):
 
 
 def cluster_separation(d, labels, identity, w, m):
-    """SPEC: t_i = w_{y_i} / sum_j w_{y_j}; cluster = sum_i t_i (m - max_own (m - d_ip));
+    """docs/method.md#losses: t_i = w_{y_i} / sum_j w_{y_j}; cluster = sum_i t_i (m - max_own (m - d_ip));
     separation = the same over the other-class prototypes."""
     t = w[labels] / w[labels].sum()
     cluster, separation = 0.0, 0.0

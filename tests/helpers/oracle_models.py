@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Independent PyTorch oracle for the nets tests, written from SPEC sections 5, 7 and 10.
+"""Independent PyTorch oracle for the nets tests, written from docs/method.md (#networks, #explanations, #checkpoints).
 
 Builds CNN3D and MProtoNet3D (p_mode 0-5) with a seed, perturbs every BatchNorm's running
 statistics and affine parameters so evaluation mode is not an identity, and writes for each case:
@@ -220,7 +220,7 @@ class Proto(nn.Module):
         return (maps * own[:, :, None, None, None]).sum(1, keepdim=True) / maps.shape[1]
 
 
-# ------------------------------------------------------------------------ SPEC 7 maps
+# ------------------------------------------------------------------------ docs/method.md#explanations maps
 def upsample(a, x):
     a = F.interpolate(a, size=x.shape[2:], mode='trilinear', align_corners=False)
     return a.repeat(1, x.shape[1], 1, 1, 1)

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Independent oracle for the preprocessing of SPEC section 3, written with nibabel + SciPy.
+"""Independent oracle for the preprocessing of docs/method.md#preprocessing, written with nibabel + SciPy.
 
 usage: preprocess_oracle.py IN.nii[.gz] OUT_PREFIX SPACING_MM FOV_X,FOV_Y,FOV_Z {linear|nearest|canonical} [zscore 0|1]
 

@@ -45,7 +45,7 @@ def describe(t):
 
 
 class TinyNet(torch.nn.Module):
-    """Conv3d + BatchNorm3d + Linear: the key pattern of the reference's nets (SPEC section 10)."""
+    """Conv3d + BatchNorm3d + Linear: the key pattern of the reference's nets (docs/method.md#checkpoints)."""
 
     def __init__(self):
         super().__init__()

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Loss terms of SPEC section 6 against the independent Python oracle
+// Loss terms of docs/method.md#training against the independent Python oracle
 // (tests/helpers/losses_oracle.py): every term and the gradients of the joint and last-layer
 // totals, for both mapping scales; plus error handling and option plumbing.
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Classification metrics against values computed by hand (SPEC 8).
+// Classification metrics against values computed by hand (docs/method.md#metrics).
 #include <gtest/gtest.h>
 
 #include <cmath>

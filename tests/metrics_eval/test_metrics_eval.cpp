@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Localisation (AP, DSC), faithfulness (deletion / addition, IDS / IAS), missing modalities and
-// paired significance (SPEC 8): hand-computed values on tiny volumes, scipy.stats as the oracle
+// paired significance (docs/method.md#metrics): hand-computed values on tiny volumes, scipy.stats as the oracle
 // for the tests.
 #include <gtest/gtest.h>
 

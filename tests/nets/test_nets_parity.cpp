@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Parity of the C++ models with an independent PyTorch oracle (tests/helpers/oracle_models.py,
-// written from the SPEC): logits to 1e-5 absolute, MProtoNet maps and GradCAM to 1e-4 relative to
+// written from docs/method.md): logits to 1e-5 absolute, MProtoNet maps and GradCAM to 1e-4 relative to
 // the map's maximum, for CNN3D and every p_mode, BasicBlock and Bottleneck backbones, both
 // distances; plus the import / export / predict commands on the oracle's checkpoints.
 #include <gtest/gtest.h>

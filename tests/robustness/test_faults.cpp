@@ -107,6 +107,16 @@ TEST_F(Faults, FullDiskDuringPredictKeepsTheEarlierJsonAndWritesNoMaps) {
   for (const auto& t : test::temporaries_under(mnt)) ADD_FAILURE() << "temporary left: " << t;
 }
 
+TEST_F(Faults, FullDiskDuringSynthLeavesNoTemporaryCaseFolder) {
+  const fs::path mnt = base() / "full_synth";
+  test::TmpfsMount tmpfs(mnt, 256 << 10);  // one case at 6 mm (~5 x 10 kB) fits, the cohort does not
+  if (!tmpfs.mounted()) GTEST_SKIP() << tmpfs.why_not();
+  const auto r = test::run_cli("synth --out " + test::shell_quote((mnt / "coh").string()) + " --cases 40 --spacing 6");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("No space left on device"), std::string::npos) << r.output;
+  for (const auto& t : test::temporaries_under(mnt)) ADD_FAILURE() << "temporary (partial case) left: " << t;
+}
+
 // ------------------------------------------------------------------------------ locks
 TEST_F(Faults, SecondTrainingOnOneRunFolderIsRefusedAndAStaleLockIsTakenOver) {
   const fs::path run = base() / "mix";

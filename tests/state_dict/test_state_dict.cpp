@@ -161,7 +161,7 @@ json PythonWritten::manifest_;
 TEST_F(PythonWritten, ReadsModuleStateDictWithMetadata) {
   expect_state_dict("module.pt");
   const NamedTensors sd = mprotonet::read_state_dict(file("module.pt"));
-  // Reference key names (SPEC section 10) in module order, BatchNorm counter as int64 0-d.
+  // Reference key names (docs/method.md#checkpoints) in module order, BatchNorm counter as int64 0-d.
   std::vector<std::string> names;
   for (const auto& [n, t] : sd) names.push_back(n);
   EXPECT_EQ(names, (std::vector<std::string>{"prototype_vectors", "ones", "features.0.weight", "features.1.weight",

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Preprocessing (SPEC section 3) against an independent nibabel + SciPy oracle, on real files.
+// Preprocessing (docs/method.md#preprocessing) against an independent nibabel + SciPy oracle, on real files.
 #include <gtest/gtest.h>
 
 #include <cmath>

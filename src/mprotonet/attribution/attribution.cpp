@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// MProtoNet map and GradCAM (SPEC 7).
+// MProtoNet map and GradCAM (docs/method.md#explanations).
 #include "mprotonet/attribution/attribution.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Attribution maps of SPEC 7 for a target class per sample, upsampled trilinearly to the input
+// Attribution maps of docs/method.md#explanations for a target class per sample, upsampled trilinearly to the input
 // size and repeated over the input channels: [N, C, D, H, W].
 // - MProtoNet map (Wei et al., MIDL 2023): occurrence maps (p_mode >= 2) or per-voxel
 //   similarity maps (p_mode < 2), masked to the target class's prototypes, mean over P.
@@ -29,7 +29,7 @@ class EvalModeGuard {
   bool was_training_;
 };
 
-/// Every attribution method of SPEC 7. The MProtoNet map and GradCAM are computed here (and
+/// Every attribution method of docs/method.md#explanations. The MProtoNet map and GradCAM are computed here (and
 /// come out of the prediction's own forward pass in predict_and_explain); the others are in
 /// guided.h and occlusion.h, and methods.h dispatches over all of them.
 enum class MapMethod { MProtoNet, GradCAM, GuidedGradCAM, Deconvolution, Occlusion };

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Guided backpropagation, Deconvolution and Guided GradCAM (SPEC 7) via a re-run of the model's
+// Guided backpropagation, Deconvolution and Guided GradCAM (docs/method.md#explanations) via a re-run of the model's
 // forward with a custom autograd ReLU standing in for each ReLU module.
 #include "mprotonet/attribution/guided.h"
 

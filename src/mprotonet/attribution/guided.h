@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Gradient attributions with a modified ReLU backward (SPEC 7):
+// Gradient attributions with a modified ReLU backward (docs/method.md#explanations):
 // - Guided backpropagation (Springenberg et al., "Striving for Simplicity", ICLR 2015 workshop):
 //   at every ReLU module, grad_in = (x > 0) * relu(grad_out).
 // - Deconvolution (Zeiler & Fergus, ECCV 2014): grad_in = relu(grad_out), ignoring the forward mask.

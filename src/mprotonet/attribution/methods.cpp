@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Dispatcher over the SPEC 7 attribution methods.
+// Dispatcher over the docs/method.md#explanations attribution methods.
 #include "mprotonet/attribution/methods.h"
 
 #include "mprotonet/attribution/attribution.h"

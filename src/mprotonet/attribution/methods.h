@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// One dispatcher over every attribution method of SPEC 7: the MProtoNet map and GradCAM
+// One dispatcher over every attribution method of docs/method.md#explanations: the MProtoNet map and GradCAM
 // (attribution.h) plus Guided GradCAM, Deconvolution (guided.h) and Occlusion (occlusion.h).
 // Every method returns [N, C, D, H, W] at the input size for one target class per sample.
 #pragma once

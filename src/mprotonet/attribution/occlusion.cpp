@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Batched occlusion (SPEC 7).
+// Batched occlusion (docs/method.md#explanations).
 #include "mprotonet/attribution/occlusion.h"
 
 #include <vector>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Occlusion attribution (Zeiler & Fergus, "Visualizing and Understanding Convolutional Networks",
 // ECCV 2014) as the reference runs it through captum.attr.Occlusion: a window of 1 channel x
-// 11 x 11 x 11 voxels slides with stride 1 x 5 x 5 x 5 (SPEC 7); each position is replaced by the
+// 11 x 11 x 11 voxels slides with stride 1 x 5 x 5 x 5 (docs/method.md#explanations); each position is replaced by the
 // baseline (0) and the drop of the target logit, (unoccluded - occluded), is credited to every
 // voxel of the window; each voxel's attribution is the mean over the windows covering it. Window
 // positions per axis: ceil((n - w) / s) + 1 starting at i * s, the last one clipped at the border
@@ -19,7 +19,7 @@
 namespace mprotonet::attribution {
 
 struct OcclusionOptions {
-  /// Window edge along each spatial axis, voxels; default 11 (SPEC 7). Clipped to the axis size.
+  /// Window edge along each spatial axis, voxels; default 11 (docs/method.md#explanations). Clipped to the axis size.
   int64_t window = 11;
   /// Stride along each spatial axis, voxels; default 5.
   int64_t stride = 5;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Discovery of BraTS-style cohorts (SPEC section 2): the BraTS 2020 training layout
+// Discovery of BraTS-style cohorts (docs/method.md#data): the BraTS 2020 training layout
 // (name_mapping.csv + one folder per subject with <id>_{t1,t1ce,t2,flair,seg}.nii[.gz]), the
 // BraTS 2021+ modality names (t1n, t1c, t2w, t2f), and the BraTS 2018/2019 layout with HGG/ and
 // LGG/ sub-folders (the grade is then the folder name). Every problem is collected and reported
@@ -14,7 +14,7 @@
 
 namespace mprotonet {
 
-/// Channel order of every network input: T1, T1CE, T2, FLAIR (SPEC section 1).
+/// Channel order of every network input: T1, T1CE, T2, FLAIR (docs/method.md#task).
 inline constexpr int kNumModalities = 4;
 inline constexpr std::array<const char*, kNumModalities> kModalityNames{"t1", "t1ce", "t2", "flair"};
 

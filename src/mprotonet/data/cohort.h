@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The preprocessed cohort: every subject preprocessed once (SPEC section 3: "should be cached"),
+// The preprocessed cohort: every subject preprocessed once (docs/method.md#preprocessing: "should be cached"),
 // stored as one binary file per subject under a cache folder, and memory-mapped read-only so
 // training and evaluation share one copy without loading it all into RAM.
 //

@@ -2,8 +2,8 @@
 // Batches for training and evaluation, read from the memory-mapped PreprocessedCohort.
 //
 // Training: every epoch a permutation of the subjects drawn from Rng::derive(seed, {epoch}),
-// cut into batches of batch_size with the last incomplete batch dropped (SPEC 6); every sample
-// augmented with its own stream Rng::derive(seed, {epoch, position}) (SPEC 4), so the batch
+// cut into batches of batch_size with the last incomplete batch dropped (docs/method.md#training); every sample
+// augmented with its own stream Rng::derive(seed, {epoch, position}) (docs/method.md#augmentation), so the batch
 // contents depend only on (seed, epoch) and never on which worker thread prepared them.
 // Worker threads prepare the next batches while the model computes; at most `prefetch` batches
 // are held ahead. The cohort stays in its single read-only mapping: an unaugmented sample is
@@ -42,9 +42,9 @@ struct LoaderOptions {
   int64_t batch_size = 32;
   /// Shuffle the subjects every epoch (training). Default true.
   bool shuffle = true;
-  /// Drop the last incomplete batch (training, SPEC 6). Default true.
+  /// Drop the last incomplete batch (training, docs/method.md#training). Default true.
   bool drop_last = true;
-  /// Augmentation applied to every sample (training); disable for evaluation. Default: SPEC 4.
+  /// Augmentation applied to every sample (training); disable for evaluation. Default: docs/method.md#augmentation.
   AugmentOptions augment;
   /// Seed of the shuffling and augmentation streams. Default 0.
   uint64_t seed = 0;

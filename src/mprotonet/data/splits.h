@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Stratified K-fold cross-validation splits (SPEC section 6: 5 folds, seed 0).
+// Stratified K-fold cross-validation splits (docs/method.md#training: 5 folds, seed 0).
 //
 // The assignment reproduces scikit-learn's StratifiedKFold(n_splits, shuffle=True,
 // random_state=seed) exactly (same round-robin allocation and the same NumPy legacy MT19937

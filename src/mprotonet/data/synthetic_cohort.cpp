@@ -177,8 +177,14 @@ std::vector<SyntheticCaseInfo> write_synthetic_cohort(const fs::path& dir, const
           fs::create_directories(tmp_dir, e);
           if (e) throw Error(tmp_dir.string() + ": cannot create folder: " + e.message());
           const auto files = case_files(id);
-          for (int m = 0; m < 4; ++m) write_nifti(tmp_dir / files[static_cast<size_t>(m)], c.images[static_cast<size_t>(m)], DataType::kInt16);
-          write_nifti(tmp_dir / files[4], c.seg, DataType::kUInt8);
+          try {
+            for (int m = 0; m < 4; ++m)
+              write_nifti(tmp_dir / files[static_cast<size_t>(m)], c.images[static_cast<size_t>(m)], DataType::kInt16);
+            write_nifti(tmp_dir / files[4], c.seg, DataType::kUInt8);
+          } catch (...) {
+            fs::remove_all(tmp_dir, e);  // a full disk leaves no partial case behind
+            throw;
+          }
           fs::remove_all(final_dir, e);
           fs::rename(tmp_dir, final_dir, e);
           if (e) throw Error("cannot rename " + tmp_dir.string() + " to " + final_dir.string() + ": " + e.message());

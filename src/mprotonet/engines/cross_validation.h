@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Stratified K-fold cross-validation of one model row (SPEC 6 and 8): discover the cohort,
+// Stratified K-fold cross-validation of one model row (docs/method.md#training, #metrics): discover the cohort,
 // preprocess it once into the cache, split it (sklearn-compatible StratifiedKFold, seed), and per
 // fold train on the training subjects and test on the held-out ones. Everything needed to repeat
 // the run is written to the run folder:
@@ -50,7 +50,7 @@ struct CrossValidationOptions {
   uint32_t seed = 0;
   /// Continue unfinished folds from their checkpoints and skip finished ones. Default false.
   bool resume = false;
-  /// Model keywords overriding the row's defaults (reference names, SPEC 10), e.g.
+  /// Model keywords overriding the row's defaults (reference names, docs/method.md#checkpoints), e.g.
   /// {"prototype_shape": [10, 64, 1, 1, 1]}; in_size is always set from the preprocessing.
   nlohmann::json model_overrides;
   /// Training options (its seed is set from `seed`).

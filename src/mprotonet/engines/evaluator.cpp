@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Run evaluation and single-case explanation (SPEC 7, 8).
+// Run evaluation and single-case explanation (docs/method.md#explanations, #metrics).
 #include "mprotonet/engines/evaluator.h"
 
 #include <algorithm>

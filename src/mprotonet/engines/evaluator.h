@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Evaluation of a cross-validation run and explanation of one case (SPEC 7 and 8).
+// Evaluation of a cross-validation run and explanation of one case (docs/method.md#explanations, #metrics).
 //
 // evaluate_run(): per fold, the fold's model (RUN_DIR/fold_K/model.mpn) on its held-out subjects
 // (run.json "folds.test_ids"): classification on the full input and on each of the 14

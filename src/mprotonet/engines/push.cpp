@@ -239,7 +239,7 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
       torch::Tensor up;
       std::array<int64_t, 3> where{};
       if (pooled) {
-        // As the MProtoNet attribution map (SPEC 7): trilinear, align_corners false.
+        // As the MProtoNet attribution map (docs/method.md#explanations): trilinear, align_corners false.
         up = torch::nn::functional::interpolate(
                  best_map[static_cast<size_t>(p)].unsqueeze(0).unsqueeze(0),
                  torch::nn::functional::InterpolateFuncOptions()

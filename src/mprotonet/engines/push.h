@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Prototype projection ("push", Chen et al., "This Looks Like That", NeurIPS 2019, section 2.2;
-// class-specific as in MProtoNet, SPEC 6): every prototype is replaced by the closest latent
+// class-specific as in MProtoNet, docs/method.md#training): every prototype is replaced by the closest latent
 // vector among the unaugmented training subjects of its own class — for p_mode < 2 the add-on
 // feature vector f(x) at the arg-min voxel, for p_mode >= 2 the subject's map-weighted vector
 // g_p. The record says, per prototype, where its new value came from, and keeps a small picture

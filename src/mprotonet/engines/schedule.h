@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Learning-rate schedule of MProtoNet's joint epochs (SPEC section 6): linear warm-up over
+// Learning-rate schedule of MProtoNet's joint epochs (docs/method.md#training): linear warm-up over
 // E/5 epochs, lr = base * (e + 1) / warmup, then cosine annealing over the remaining
 // E - warmup epochs, stepped once per epoch. This is what the reference's
 // SequentialLR([LambdaLR((e + 1) / wu), CosineAnnealingLR(T_max = E - wu)], milestones=[wu])

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // One training step's pieces, shared by the trainer and the training benchmark: the optimisers
-// of SPEC 6, which parameters train in a step kind, and the forward pass + objective of a batch.
+// of docs/method.md#training, which parameters train in a step kind, and the forward pass + objective of a batch.
 #pragma once
 
 #include <memory>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Training of one fold (SPEC section 6) and evaluation on held-out subjects.
+// Training of one fold (docs/method.md#training) and evaluation on held-out subjects.
 //
 // A fold's training is a fixed sequence of steps, each one "epoch" for checkpointing:
 //   joint epoch e (e = 1..E)  — prototype models: cls + 0.8 cluster - 0.08 separation
@@ -35,7 +35,7 @@
 
 namespace mprotonet {
 
-/// Options of the training procedure; defaults = the paper (SPEC 6 and 9).
+/// Options of the training procedure; defaults = the paper (docs/method.md#training, #paper-rows).
 struct TrainOptions {
   /// Joint epochs E. Default 100.
   int64_t epochs = 100;
@@ -58,7 +58,7 @@ struct TrainOptions {
   int64_t last_layer_epochs = 10;
   /// Loss coefficients; by default the paper's row for the model's p_mode.
   std::optional<LossOptions> loss;
-  /// Training-time augmentation. Default: SPEC 4's sequence.
+  /// Training-time augmentation. Default: docs/method.md#augmentation's sequence.
   AugmentOptions augment;
   /// Seed of the model initialisation, shuffling, augmentation and mapping scales. Default 0.
   uint64_t seed = 0;

@@ -3,7 +3,7 @@
 // without executing anything from the file: a restricted pickle interpreter over data.pkl that
 // accepts only an allow-list of globals (collections.OrderedDict, torch._utils._rebuild_tensor_v2,
 // torch._utils._rebuild_parameter, torch.*Storage types) and rebuilds tensors from the raw storage
-// records. See SPEC section 10.1 for why LibTorch's own pickle_load is not enough.
+// records. See docs/method.md#reading-checkpoints for why LibTorch's own pickle_load is not enough.
 #pragma once
 
 #include <filesystem>

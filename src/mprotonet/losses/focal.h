@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Class-balanced focal loss, the classification loss of every MProtoNet row (SPEC section 6;
+// Class-balanced focal loss, the classification loss of every MProtoNet row (docs/method.md#training;
 // Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, with the reference's class
 // weights w_c = 1 / n_c).
 #pragma once

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The prototype-specific loss terms of MProtoNet's joint and last-layer epochs (SPEC section 6):
+// The prototype-specific loss terms of MProtoNet's joint and last-layer epochs (docs/method.md#training):
 // cluster and separation costs (Chen et al., "This Looks Like That", NeurIPS 2019, with the
 // reference's class-balanced sample weights), the L1 penalty on the last layer's wrong-class
 // connections, the mapping loss of occurrence maps (Kim et al., "XProtoNet", CVPR 2021) and the

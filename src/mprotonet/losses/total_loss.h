@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Composition of MProtoNet's training objective (SPEC section 6):
+// Composition of MProtoNet's training objective (docs/method.md#training):
 //   joint epochs:      total = cls + 0.8 cluster - 0.08 separation [+ 0.5 mapping] [+ 0.05 OC]
 //   last-layer epochs: total = cls + 0.01 ||W ⊙ (1 - identity^T)||_1
 // Each term is returned unweighted beside the total so the trainer can log it.

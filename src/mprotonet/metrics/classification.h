@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Classification metrics of SPEC section 8: accuracy, balanced accuracy (BAC), sensitivity (HGG
+// Classification metrics of docs/method.md#metrics: accuracy, balanced accuracy (BAC), sensitivity (HGG
 // recall), specificity (LGG recall) and ROC AUC, as free functions over whole label/score
 // vectors and as a MONAI-style accumulator (update per batch, aggregate, reset).
 //
@@ -22,7 +22,7 @@
 
 namespace mprotonet {
 
-/// The five numbers of SPEC 8 for one set of subjects.
+/// The five numbers of docs/method.md#metrics for one set of subjects.
 struct ClassificationMetrics {
   double accuracy = 0.0;           ///< fraction of correct predictions
   double balanced_accuracy = 0.0;  ///< mean of sensitivity and specificity (defined ones)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Incremental deletion / addition (SPEC 8).
+// Incremental deletion / addition (docs/method.md#metrics).
 #include "mprotonet/metrics/faithfulness.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Faithfulness of attribution maps by incremental deletion and addition (SPEC 8; the IDS of
+// Faithfulness of attribution maps by incremental deletion and addition (docs/method.md#metrics; the IDS of
 // Wei et al., MProtoNet, MIDL 2023, after the deletion/insertion game of Petsiuk et al., RISE,
 // BMVC 2018). Per subject the map is averaged over channels and its quantiles at 100 %, 98 %, ...,
 // 0 % give 51 thresholds; at step i > 0 the voxels with map >= threshold_i are zeroed in every

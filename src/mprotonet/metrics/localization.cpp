@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// AP and DSC of attribution maps against the whole tumour (SPEC 8).
+// AP and DSC of attribution maps against the whole tumour (docs/method.md#metrics).
 #include "mprotonet/metrics/localization.h"
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Localisation coherence of attribution maps (SPEC 8; Wei et al., MProtoNet, MIDL 2023): each
+// Localisation coherence of attribution maps (docs/method.md#metrics; Wei et al., MProtoNet, MIDL 2023): each
 // subject's map is min-max normalised jointly over all its channels and voxels (one min, one
 // max), the voxels >= 0.5 form the activated set A of each channel, and against the whole tumour
 // WT (labels 1, 2, 4):  AP = |A n WT| / max(|A|, 1),  DSC = 2 |A n WT| / max(|A| + |WT|, 1),

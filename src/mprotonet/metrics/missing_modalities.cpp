@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Kept-modality subsets and mean imputation of the missing channels (SPEC 8).
+// Kept-modality subsets and mean imputation of the missing channels (docs/method.md#metrics).
 #include "mprotonet/metrics/missing_modalities.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Missing-modality robustness (SPEC 8, as in Wei et al., MProtoNet, MIDL 2023): for each of the
+// Missing-modality robustness (docs/method.md#metrics, as in Wei et al., MProtoNet, MIDL 2023): for each of the
 // 14 non-empty proper subsets of the 4 modalities that is kept, every missing channel is replaced
 // voxel-wise by the mean of the kept channels, and the classification metrics are recomputed.
 #pragma once

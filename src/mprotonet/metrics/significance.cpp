@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Wilcoxon signed-rank and paired t-test (SPEC 8), written to agree with scipy.stats.
+// Wilcoxon signed-rank and paired t-test (docs/method.md#metrics), written to agree with scipy.stats.
 #include "mprotonet/metrics/significance.h"
 
 #include <algorithm>

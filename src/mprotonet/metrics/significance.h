@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Paired significance tests across folds (SPEC 8: the paper reports that MProtoNet's maps are
+// Paired significance tests across folds (docs/method.md#metrics: the paper reports that MProtoNet's maps are
 // significantly better): two-sided Wilcoxon signed-rank and paired t-test, matching
 // scipy.stats.wilcoxon (zero_method "wilcox", no continuity correction, exact distribution when
 // n <= 50 without zero differences (ties truncated as scipy 1.10 does), else the normal approximation with the tie correction) and

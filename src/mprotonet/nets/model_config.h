@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Model configuration in the reference's own keyword names (SPEC 10): what `getattr(models,
+// Model configuration in the reference's own keyword names (docs/method.md#checkpoints): what `getattr(models,
 // model_name)(**kwargs)` receives in the authors' code, read from / written to JSON.
 // {"model_name": "MProtoNet3D_pm5", "in_size": [4,128,128,96], "out_size": 2,
 //  "features": "resnet152_ri", "n_layers": 6, "prototype_shape": [30,128,1,1,1],
@@ -19,7 +19,7 @@
 namespace mprotonet::nets {
 
 /// Keyword configuration of CNN3D / MProtoNet3D_pmK. Defaults are the reference constructor's
-/// defaults (used when a key is absent from the JSON); ModelConfig::paper() gives SPEC 9's rows.
+/// defaults (used when a key is absent from the JSON); ModelConfig::paper() gives docs/method.md#paper-rows's rows.
 struct ModelConfig {
   /// "CNN3D" or "MProtoNet3D_pmK" with K = p_mode in 0..5. Required in JSON.
   std::string model_name = "MProtoNet3D_pm0";
@@ -48,7 +48,7 @@ struct ModelConfig {
   int p_mode() const;
   ResNet3dOptions backbone() const;
 
-  /// The paper's configuration (SPEC 9): resnet152_ri, n_layers 6, [4,128,128,96], P 30, D 128,
+  /// The paper's configuration (docs/method.md#paper-rows): resnet152_ri, n_layers 6, [4,128,128,96], P 30, D 128,
   /// cos, topk_p 1. p_mode < 0 gives CNN3D.
   static ModelConfig paper(int p_mode);
 };

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The classifiers of SPEC 5: CNN3D (backbone + add-ons + linear head) and MProtoNet3D with
+// The classifiers of docs/method.md#networks: CNN3D (backbone + add-ons + linear head) and MProtoNet3D with
 // p_mode 0-5 (Wei, Tam, Tang, "MProtoNet", MIDL 2023; p_mode 1 is ProtoPNet, Chen et al.
 // NeurIPS 2019; p_mode 2 is XProtoNet, Kim et al. CVPR 2021). Parameters and buffers are
-// registered under the reference's state_dict names (SPEC 10) so its checkpoints load as-is.
+// registered under the reference's state_dict names (docs/method.md#checkpoints) so its checkpoints load as-is.
 #pragma once
 
 #include <array>
@@ -65,7 +65,7 @@ class ClassifierImpl : public torch::nn::Module {
 };
 using Classifier = std::shared_ptr<ClassifierImpl>;
 
-/// CNN3D: features -> add_ons (conv-BN-ReLU x2, global average pool, flatten) -> fc (SPEC 5.2).
+/// CNN3D: features -> add_ons (conv-BN-ReLU x2, global average pool, flatten) -> fc (docs/method.md#cnn3d).
 class CNN3DImpl : public ClassifierImpl {
  public:
   explicit CNN3DImpl(const ModelConfig& config);
@@ -77,7 +77,7 @@ class CNN3DImpl : public ClassifierImpl {
 };
 TORCH_MODULE(CNN3D);
 
-/// MProtoNet3D_pmK (SPEC 5.3).
+/// MProtoNet3D_pmK (docs/method.md#prototype-models).
 class MProtoNet3DImpl : public ClassifierImpl {
  public:
   explicit MProtoNet3DImpl(const ModelConfig& config);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// 3D ResNet backbones (SPEC 5.1) and their receptive-field bookkeeping.
+// 3D ResNet backbones (docs/method.md#backbone) and their receptive-field bookkeeping.
 #include "mprotonet/nets/resnet3d.h"
 
 #include <cmath>

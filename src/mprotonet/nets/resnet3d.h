@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// 3D ResNet backbones with random initialisation ("resnet18_ri" ... "resnet152_ri", SPEC 5.1):
+// 3D ResNet backbones with random initialisation ("resnet18_ri" ... "resnet152_ri", docs/method.md#backbone):
 // the torchvision ResNet topology (He et al., "Deep Residual Learning for Image Recognition",
 // CVPR 2016) with every 2D op replaced by its 3D counterpart, truncated to the first n_layers
 // children (conv1, bn1, relu, maxpool, layer1..layer4), plus the ProtoPNet-style receptive-field

@@ -156,7 +156,7 @@ std::string model_description(const std::string& model_name) {
   return model_name == "MProtoNet3D_pm5" ? name + ", the paper's best" : name;
 }
 
-// ---- published figures (SPEC section 11): BraTS 2020, 5-fold, not this run.
+// ---- published figures (docs/method.md#published-figures): BraTS 2020, 5-fold, not this run.
 struct Published {
   std::string row;
   std::string bac, ap, ids;
@@ -446,7 +446,7 @@ void missing_section(Page& pg, const std::vector<ReportRun>& runs) {
   auto& o = pg.o;
   o << "<section id=\"missing\"><h2>Missing modalities</h2>\n"
        "<p class=\"lead\">Balanced accuracy (mean ± std over folds) when only the listed modalities are kept; each missing "
-       "channel is replaced by the voxel-wise mean of the kept ones (SPEC 8).</p>\n";
+       "channel is replaced by the voxel-wise mean of the kept ones (docs/method.md#metrics).</p>\n";
   std::vector<const ReportRun*> with;
   for (const auto& r : runs)
     if (at(r.evaluation, "/summary/classification").is_object() && r.evaluation["summary"]["classification"].size() > 1)

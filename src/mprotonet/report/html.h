@@ -6,7 +6,7 @@
 //
 // Content: settings and data summary; results per model row (BAC, accuracy, sensitivity,
 // specificity, AUC, AP, DSC, IDS, IAS as mean ± std over folds) with the published BraTS 2020
-// figures of SPEC section 11 beside them, labelled as not from this run; interpretability per
+// figures of docs/method.md#published-figures beside them, labelled as not from this run; interpretability per
 // method and modality; missing modalities; MProtoNet vs GradCAM significance (with the low-power
 // note); deletion / addition curves; the prototype gallery; a few test cases explained with their
 // fold's model. Every string that comes from data is HTML-escaped.

@@ -120,7 +120,7 @@ struct CaseOptions {
 std::vector<std::pair<std::string, std::string>> choose_cases(const ReportRun& run, int cases);
 
 /// Explains the chosen cases with each run's model of the fold that held them out (target: the
-/// model's predicted class, SPEC 7) and writes the pictures to files_dir. `notes` receives what
+/// model's predicted class, docs/method.md#explanations) and writes the pictures to files_dir. `notes` receives what
 /// could not be shown and why.
 std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseOptions& options,
                                  const std::filesystem::path& files_dir, const std::string& rel,

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Training-time augmentation (SPEC section 4): parameter draws from an explicit Rng and their
+// Training-time augmentation (docs/method.md#augmentation): parameter draws from an explicit Rng and their
 // application with torch ops. See augment.h for the deviations from TorchIO and why.
 #include "mprotonet/transforms/augment.h"
 

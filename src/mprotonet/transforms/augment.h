@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Training-time data augmentation of MProtoNet (SPEC section 4; the reference applies the
+// Training-time data augmentation of MProtoNet (docs/method.md#augmentation; the reference applies the
 // TorchIO sequence "af0-no0-bl0-br0-co0-an0-gi0-ga0-fl0" to every training subject).
 //
 // Works on one preprocessed subject: a float32 tensor [C, X, Y, Z] (C = 4 modalities, channel
@@ -13,7 +13,7 @@
 //   z-scored, skull-stripped volume; TorchIO's 'otsu' estimates the same level);
 // - affine geometry: rotation/scaling about the volume centre in voxel units (the volumes are
 //   isotropic after preprocessing), trilinear sampling;
-// - blur: sigma is in voxels (SPEC), drawn independently per axis (as TorchIO draws per axis),
+// - blur: sigma is in voxels (docs/method.md#augmentation), drawn independently per axis (as TorchIO draws per axis),
 //   kernel truncated at 4 sigma (as scipy), borders replicated;
 // - noise: one std per subject, an independent noise field per channel;
 // - brightness, contrast, gamma: one factor per channel, statistics per channel (the reference
@@ -52,7 +52,7 @@ enum class AugmentStep {
 /// The reference's default order: af0-no0-bl0-br0-co0-an0-gi0-ga0-fl0.
 std::vector<AugmentStep> default_augment_sequence();
 
-/// Options of the whole augmentation; defaults = SPEC section 4 / the reference's default.
+/// Options of the whole augmentation; defaults = docs/method.md#augmentation / the reference's default.
 struct AugmentOptions {
   /// Master switch; false = augment() returns its input unchanged (a copy). Default true.
   bool enabled = true;

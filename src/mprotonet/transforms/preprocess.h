@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Deterministic preprocessing of one case (SPEC section 3), defined in physical terms so it
+// Deterministic preprocessing of one case (docs/method.md#preprocessing), defined in physical terms so it
 // works for inputs of any voxel size:
 //   1. reorient to the closest canonical RAS+ orientation (axis permutation/flip only, as
 //      nibabel's as_closest_canonical);
