@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The paper's experiment as one pipeline (docs/method.md#six-rows): cohort (the built-in synthetic
+// The paper's experiment as one pipeline (docs/method.md#paper-rows): cohort (the built-in synthetic
 // one or a BraTS folder) -> preprocessing cache -> cross-validation of every model row on the same
 // folds -> evaluation of each row -> the paired comparison of MProtoNet C with every other row ->
 // report.html. This is what `mprotonet demo` runs; the CLI only fills ExperimentOptions.
@@ -27,7 +27,7 @@
 
 namespace mprotonet {
 
-/// The paper's six rows (docs/method.md#six-rows), in the paper's order: CNN3D (GradCAM),
+/// The paper's six rows (docs/method.md#paper-rows), in the paper's order: CNN3D (GradCAM),
 /// ProtoPNet (pm1), XProtoNet (pm2), MProtoNet A, B, C (pm3, pm4, pm5).
 const std::vector<std::string>& paper_model_rows();
 
@@ -88,7 +88,7 @@ struct ExperimentOptions {
 
   /// The synthetic cohort of the default job.
   static SyntheticOptions default_synth();
-  /// The paper's settings (docs/method.md#six-rows): 1.5 mm, resnet152_ri, n_layers 6, 5 folds,
+  /// The paper's settings (docs/method.md#paper-rows): 1.5 mm, resnet152_ri, n_layers 6, 5 folds,
   /// 100 epochs for every row, batch 32, the full augmentation, push every 10 epochs then 10
   /// last-layer epochs, no BatchNorm recalibration, all five attribution methods on every subject,
   /// fp32 on a CPU and bf16 on a GPU.
