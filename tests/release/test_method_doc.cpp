@@ -29,7 +29,7 @@ std::vector<fs::path> cited_files() {
 
 std::set<std::string> anchors_of(const std::string& text) {
   std::set<std::string> out;
-  const std::regex id(R"(<a id="([a-z0-9-]+)")");
+  const std::regex id(R"re(<a id="([a-z0-9-]+)")re");
   for (std::sregex_iterator it(text.begin(), text.end(), id), end; it != end; ++it) out.insert((*it)[1]);
   return out;
 }
