@@ -129,6 +129,10 @@ CommandRegistration register_demo(
       auto* recal = sub.add_option("--recalibrate-bn", c->given.recalibrate_bn,
                                    "re-estimate BatchNorm statistics before each push and at the end (default true)");
       c->explicit_options.emplace_back(recal, [c](ExperimentOptions& o) { o.recalibrate_bn = c->given.recalibrate_bn; });
+      auto* missing = sub.add_option("--missing-modalities", c->given.missing_modalities,
+                                     "evaluate the 14 missing-modality subsets (default true)");
+      c->explicit_options.emplace_back(missing,
+                                       [c](ExperimentOptions& o) { o.missing_modalities = c->given.missing_modalities; });
       return [c] { return run_demo(*c); };
     });
 

@@ -117,6 +117,7 @@ json to_json(const ExperimentOptions& o) {
           {"augment", o.augment},
           {"recalibrate_bn", o.recalibrate_bn},
           {"methods", o.methods},
+          {"missing_modalities", o.missing_modalities},
           {"faithfulness_subjects_per_fold", o.faithfulness_subjects},
           {"faithfulness_steps", o.faithfulness_steps},
           {"models", o.models},
@@ -317,6 +318,7 @@ fs::path run_experiment(const ExperimentOptions& o) {
     e.cache_dir = o.out_dir / "cache";
     e.methods = attribution::parse_map_methods(o.methods);
     e.faithfulness_subjects = o.faithfulness_subjects;
+    e.missing_modalities = o.missing_modalities;
     e.faithfulness_options.steps = o.faithfulness_steps;
     e.precision = parse_precision(o.precision);
     e.device = parse_device(o.device);

@@ -67,6 +67,8 @@ struct ExperimentOptions {
   std::string augment = "fl0";
   /// Re-estimate BatchNorm statistics before each push and at the end (engines/trainer.h). Default true.
   bool recalibrate_bn = true;
+  /// Evaluate the 14 missing-modality subsets (one forward each per test subject). Default true.
+  bool missing_modalities = true;
   /// Attribution methods evaluated (comma list). Default "mprotonet,gradcam".
   std::string methods = "mprotonet,gradcam";
   /// Deletion / addition on at most this many test subjects per fold; 0 = all. Default 4.
