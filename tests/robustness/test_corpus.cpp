@@ -9,7 +9,10 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <future>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "common/test_util.h"
@@ -120,35 +123,85 @@ TEST(Corpus, EveryCaseFailsCleanlyNamingTheFileAndTheProblem) {
 }
 
 // Files under tests/fuzz/regressions/<target>/: inputs a fuzzer once crashed, hung or ran out
-// of memory on. Each must now read or fail with an Error (never crash, never another exception).
-void replay(const std::string& target, const std::function<void(const fs::path&)>& read) {
+// of memory on, and hand-made hostile inputs. Each must now read or fail with an Error (never
+// crash, never another exception). A missing or empty folder fails: a replay of nothing would
+// assert nothing. Returns, per file name, the outcome: what `read` returns or the Error's message.
+std::map<std::string, std::string> replay(const std::string& target,
+                                          const std::function<std::string(const fs::path&)>& read) {
   const fs::path dir = test::source_dir() / "tests/fuzz/regressions" / target;
-  if (!fs::is_directory(dir)) return;
-  const fs::path tmp_dir = fs::temp_directory_path();
+  std::map<std::string, std::string> outcomes;
+  if (!fs::is_directory(dir)) {
+    ADD_FAILURE() << "no regression folder " << dir;
+    return outcomes;
+  }
   for (const auto& e : fs::directory_iterator(dir)) {
-    if (!e.is_regular_file() || e.path().filename() == "README.md") continue;
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || name == "README.md" || name == "EXPECTED.tsv") continue;
     SCOPED_TRACE(e.path().string());
     // The fuzz harnesses write the bytes to a .nii / .pt file; do the same.
     test::TempDir t;
-    const fs::path p = t / (target == "nifti" ? "input.nii" : "input.pt");
+    // A hand-made .nii.gz keeps its extension (nifticlib goes by the name).
+    const std::string ext = target != "nifti" ? ".pt" : name.size() > 7 && name.substr(name.size() - 7) == ".nii.gz"
+                                                            ? ".nii.gz"
+                                                            : ".nii";
+    const fs::path p = t / ("input" + ext);
     fs::copy_file(e.path(), p);
     try {
-      read(p);
-    } catch (const Error&) {
+      outcomes[name] = read(p);
+    } catch (const Error& ex) {
+      outcomes[name] = ex.what();
     } catch (const std::exception& ex) {
       ADD_FAILURE() << "non-Error exception: " << ex.what();
+      outcomes[name] = std::string("non-Error exception: ") + ex.what();
     }
   }
+  EXPECT_FALSE(outcomes.empty()) << "no input files in " << dir;
+  return outcomes;
 }
 
+// tests/fuzz/regressions/nifti/EXPECTED.tsv (tests/fuzz/make_nifti_regressions.py): per file,
+// "ok" and the shape read, or "error" and a substring of the message.
 TEST(FuzzRegressions, NiftiInputsReadOrFailWithAnError) {
-  replay("nifti", [](const fs::path& p) {
+  const auto outcomes = replay("nifti", [](const fs::path& p) {
     try {
       read_nifti_header(p);
     } catch (const Error&) {
     }
-    read_nifti(p);
+    const Volume v = read_nifti(p);
+    return "ok " + std::to_string(v.shape[0]) + " x " + std::to_string(v.shape[1]) + " x " +
+           std::to_string(v.shape[2]);
   });
+  std::ifstream in(test::source_dir() / "tests/fuzz/regressions/nifti/EXPECTED.tsv");
+  ASSERT_TRUE(in) << "tests/fuzz/regressions/nifti/EXPECTED.tsv is missing";
+  std::set<std::string> listed;
+  int oks = 0, errors = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string field; std::getline(ss, field, '\t');) f.push_back(field);
+    ASSERT_EQ(f.size(), 3u) << "malformed EXPECTED.tsv line: " << line;
+    SCOPED_TRACE(f[0] + ": expected " + f[1] + " (" + f[2] + ")");
+    listed.insert(f[0]);
+    const auto it = outcomes.find(f[0]);
+    if (it == outcomes.end()) {
+      ADD_FAILURE() << "listed in EXPECTED.tsv but not in the folder";
+      continue;
+    }
+    if (f[1] == "ok") {
+      ++oks;
+      EXPECT_EQ(it->second, "ok " + f[2]);
+    } else {
+      ++errors;
+      ASSERT_EQ(f[1], "error");
+      EXPECT_NE(it->second.rfind("ok ", 0), 0u) << "read, but an error was expected";
+      EXPECT_NE(lower(it->second).find(lower(f[2])), std::string::npos) << it->second;
+    }
+  }
+  for (const auto& [name, outcome] : outcomes)
+    EXPECT_TRUE(listed.count(name)) << name << " has no line in EXPECTED.tsv (outcome: " << outcome << ")";
+  EXPECT_GE(oks, 1);
+  EXPECT_GE(errors, 10);
 }
 
 TEST(FuzzRegressions, CheckpointInputsReadOrFailWithAnError) {
@@ -158,6 +211,7 @@ TEST(FuzzRegressions, CheckpointInputsReadOrFailWithAnError) {
     } catch (const Error&) {
     }
     read_tensor_file(p);
+    return std::string("ok");
   });
 }
 
