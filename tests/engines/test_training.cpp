@@ -422,24 +422,28 @@ TEST(Trainer, BF16AutocastTrainsAndPredicts) {
 
   // The same steps in fp32 (same seed, same batches): bf16 keeps 8 bits of mantissa (relative
   // rounding 2^-8 = 0.4 % per operation), so losses and probabilities agree to a few percent,
-  // not bit for bit. Stated tolerances: each step's mean loss terms within 5 % (relative, or
-  // 0.02 absolute for terms near 0), test-subject probabilities within 0.05.
+  // not bit for bit. Stated tolerances: each step's mean loss terms within 8 % (relative, or
+  // 0.02 absolute for terms near 0; measured up to 3.4 %), test-subject probabilities within 0.02
+  // (measured 0.002).
   test::TempDir dir32;
   o.precision = "fp32";
   auto r32 = train_fold(test::tiny_config("MProtoNet3D_pm5"), o, *shared().cohort, {0, 1, 2, 3, 5, 6, 7}, {},
                         dir32.path(), 0, false);
   ASSERT_TRUE(r32.completed);
   ASSERT_EQ(r32.history.size(), r.history.size());
+  double worst = 0;
   for (size_t i = 0; i < r.history.size(); ++i)
     for (const auto& [k, v] : r32.history[i].losses) {
       ASSERT_TRUE(r.history[i].losses.count(k)) << k;
       const double b = r.history[i].losses.at(k);
-      EXPECT_NEAR(b, v, std::max(0.05 * std::abs(v), 0.02)) << "step " << i << " loss " << k;
+      EXPECT_NEAR(b, v, std::max(0.08 * std::abs(v), 0.02)) << "step " << i << " loss " << k;
+      worst = std::max(worst, std::abs(b - v) / std::max(std::abs(v), 0.4));
     }
+  std::cout << "[ bf16 ] largest loss difference to fp32: " << 100 * worst << " % (relative, or of 0.4 when smaller)\n";
   const auto pred32 = predict(*r32.model, *shared().cohort, {4, 8, 9}, 2, torch::kCPU, "fp32");
   const auto same_model = predict(*r.model, *shared().cohort, {4, 8, 9}, 2, torch::kCPU, "fp32");
   for (size_t i = 0; i < 3; ++i) {
-    EXPECT_NEAR(pred[i].probability[1], pred32[i].probability[1], 0.05) << "subject " << pred[i].id;
+    EXPECT_NEAR(pred[i].probability[1], pred32[i].probability[1], 0.02) << "subject " << pred[i].id;
     // bf16 inference against fp32 inference of one model: only the forward's rounding differs.
     EXPECT_NEAR(pred[i].probability[1], same_model[i].probability[1], 0.02) << "subject " << pred[i].id;
     std::cout << "[ bf16 ] " << pred[i].id << ": p(HGG) bf16-trained " << pred[i].probability[1] << ", fp32-trained "
