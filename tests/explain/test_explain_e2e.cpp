@@ -175,6 +175,11 @@ TEST(Evaluate, TinyRunEndToEnd) {
   EXPECT_NE(md.find("kept: t1+t1ce"), std::string::npos);
   EXPECT_TRUE(fs::exists(run / "deletion_curves.png"));
   EXPECT_TRUE(fs::exists(run / "addition_curves.png"));
+  // Every fold and summary number, and the mprotonet-vs-gradcam pairing, recomputed in Python
+  // from the per-subject records (tests/helpers/evaluation_oracle.py).
+  const auto oracle = test::run_python_helper("evaluation_oracle.py", test::shell_quote(run.string()));
+  ASSERT_EQ(oracle.exit_code, 0) << oracle.output;
+  EXPECT_NE(oracle.output.find("checked: evaluation significance"), std::string::npos) << oracle.output;
   // A run folder without run.json is an error naming it.
   r = test::run_command(test::shell_quote(test::cli_path().string()) + " evaluate --run " + tmp.path().string() +
                         " --data " + cohort_dir().string());
@@ -202,6 +207,11 @@ TEST(Evaluate, AfterRealTraining) {
   EXPECT_FALSE(e["folds"][0].contains("missing_modalities"));
   // Every held-out subject of the run is evaluated once.
   EXPECT_EQ(e["folds"][0]["subjects"].get<int>() + e["folds"][1]["subjects"].get<int>(), 6);
+  // The evaluation's numbers and the cross-validation metrics (results.json) recomputed in Python
+  // from evaluation.json's per-subject records and fold_K/test_predictions.json.
+  const auto oracle = test::run_python_helper("evaluation_oracle.py", test::shell_quote((tmp / "run").string()));
+  ASSERT_EQ(oracle.exit_code, 0) << oracle.output;
+  EXPECT_NE(oracle.output.find("checked: evaluation cv"), std::string::npos) << oracle.output;
 }
 
 TEST(Evaluate, PlotDrawsCurves) {
