@@ -122,6 +122,18 @@ TEST(Explain, PrototypeModelWritesEverything) {
     EXPECT_TRUE(fs::exists(tmp / "out" / (m + "_panels.png"))) << m;
   }
   EXPECT_TRUE(fs::exists(tmp / "out" / "deconvolution_flair_preprocessed.nii.gz"));
+  // Voxel values on the case's own grid against a nibabel + SciPy resampling of the preprocessed
+  // map (tests/helpers/native_map_oracle.py); tolerance 1e-5 of the map's largest magnitude.
+  const auto o = test::run_python_helper(
+      "native_map_oracle.py", test::shell_quote((case_dir / (subject_ids()[0] + "_t1.nii.gz")).string()) + " " +
+                                  test::shell_quote((tmp / "out").string()) + " mprotonet gradcam deconvolution occlusion");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const auto oj = json::parse(o.output);
+  for (const auto& [m, v] : oj.items()) {
+    EXPECT_TRUE(v["shape_ok"].get<bool>() && v["affine_ok"].get<bool>()) << m << ": " << v.dump();
+    EXPECT_LE(v["max_abs_diff"].get<double>(), 1e-5 * v["scale"].get<double>()) << m << ": " << v.dump();
+    EXPECT_GT(v["nonzero"].get<int>(), 100) << m << ": " << v.dump();
+  }
   auto protos = read_json(tmp / "out" / "prototypes.json");
   ASSERT_EQ(protos["top"].size(), 3u);
   EXPECT_GE(protos["top"][0]["similarity"].get<double>(), protos["top"][1]["similarity"].get<double>());
