@@ -9,11 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "mprotonet/attribution/methods.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/data/brats.h"
+#include "mprotonet/data/cohort.h"
 #include "mprotonet/data/synthetic.h"
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/io/state_dict.h"
+#include "mprotonet/metrics/localization.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/nets/model_file.h"
 
@@ -60,6 +64,40 @@ std::vector<std::string> subject_ids() {
 }
 
 json read_json(const fs::path& p) { return json::parse(read_text_file(p)); }
+
+// The evaluator explains each subject's ground-truth class (docs/method.md#metrics): fold 0's
+// GradCAM per-subject AP recomputed here through the library with the label as the target (the
+// cohort read from the evaluation's cache); the other class's maps must give other values, or the
+// check could not tell the two apart.
+void expect_maps_explain_the_label(const fs::path& run, const fs::path& cache, const json& fold) {
+  CohortOptions copts;
+  copts.preprocess.spacing_mm = 12.0;
+  copts.cache_root = cache;
+  copts.threads = 1;
+  const auto cohort = PreprocessedCohort::build(discover_brats(cohort_dir()), copts);
+  auto loaded = nets::load_model_file(run / "fold_0" / "model.mpn");
+  auto& model = *loaded.model;
+  model.eval();
+  const auto& per = fold["methods"]["gradcam"]["per_subject"];
+  ASSERT_GE(per["ids"].size(), 2u);
+  double other_class_diff = 0;
+  for (size_t r = 0; r < per["ids"].size(); ++r) {
+    int64_t i = 0;
+    while (i < cohort.size() && cohort.id(i) != per["ids"][r].get<std::string>()) ++i;
+    ASSERT_LT(i, cohort.size());
+    const auto x = cohort.image(i).unsqueeze(0);
+    const auto seg = cohort.seg(i).to(torch::kFloat).unsqueeze(0);
+    const auto ap = [&](int64_t target) {
+      const auto maps = attribution::compute_map(model, attribution::MapMethod::GradCAM, x,
+                                                 torch::tensor({target}, torch::kLong));
+      return localization_scores(maps.to(torch::kFloat32), seg).ap.mean(1).item<double>();
+    };
+    const double label_ap = ap(cohort.label(i)), other_ap = ap(1 - cohort.label(i));
+    EXPECT_NEAR(per["ap"][r].get<double>(), label_ap, 1e-6) << cohort.id(i);
+    other_class_diff = std::max(other_class_diff, std::abs(other_ap - label_ap));
+  }
+  EXPECT_GT(other_class_diff, 1e-3) << "both classes' maps give the same AP here";
+}
 
 TEST(Localization, CliPtAndNifti) {
   test::TempDir tmp;
@@ -192,6 +230,7 @@ TEST(Evaluate, TinyRunEndToEnd) {
   const auto oracle = test::run_python_helper("evaluation_oracle.py", test::shell_quote(run.string()));
   ASSERT_EQ(oracle.exit_code, 0) << oracle.output;
   EXPECT_NE(oracle.output.find("checked: evaluation significance"), std::string::npos) << oracle.output;
+  expect_maps_explain_the_label(run, tmp / "cache", e["folds"][0]);
   // A run folder without run.json is an error naming it.
   r = test::run_command(test::shell_quote(test::cli_path().string()) + " evaluate --run " + tmp.path().string() +
                         " --data " + cohort_dir().string());
