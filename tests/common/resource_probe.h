@@ -14,7 +14,8 @@ class ResourceProbe {
   ResourceProbe();
   /// Bytes read (rchar) since construction.
   int64_t bytes_read() const;
-  /// Growth of the peak resident set (VmHWM) over the resident set at construction, in bytes.
+  /// Growth of the peak resident set (VmHWM) over the resident set at construction, in bytes
+  /// (over the earlier peak where the kernel refuses to reset the mark).
   int64_t peak_rss_growth() const;
 
  private:
