@@ -96,6 +96,12 @@ TEST(Cli, DemoRunsTheWholeJobOnATinyCohortAndContinuesWhenRunAgain) {
     const auto evaluation = nlohmann::json::parse(std::ifstream(run / "evaluation.json"));
     EXPECT_EQ(evaluation["folds"].size(), 3u) << model;
     EXPECT_EQ(evaluation["faithfulness_subjects_per_fold"], 2) << model;
+    // Fold, summary and significance numbers and results.json recomputed from the per-subject
+    // records (tests/helpers/evaluation_oracle.py).
+    const auto numbers = test::run_python_helper("evaluation_oracle.py", test::shell_quote(run.string()));
+    EXPECT_EQ(numbers.exit_code, 0) << model << ": " << numbers.output;
+    EXPECT_NE(numbers.output.find("checked: evaluation"), std::string::npos) << numbers.output;
+    EXPECT_NE(numbers.output.find(" cv"), std::string::npos) << numbers.output;
   }
   // The paired comparison: every other row against MProtoNet C, on AP, IDS and BAC, over the
   // subjects of all folds (12 with a segmentation; 6 in the deletion subsets).
