@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -194,6 +195,63 @@ TEST(AugmentGamma, KeepsMeanAndStdPerChannel) {
   // gamma 1 is the identity (up to rounding); inverted and plain gamma differ
   EXPECT_LT(max_abs_diff(apply_gamma(x, {1, 1, 1, 1}, false), x), 1e-5);
   EXPECT_GT(max_abs_diff(apply_gamma(x, gamma, true), apply_gamma(x, gamma, false)), 0.01);
+}
+
+TEST(AugmentGamma, ValuesFollowTheFormulaPerChannel) {
+  // docs/method.md#augmentation, computed here in float64 voxel by voxel: t' = ((t - min)/r)^g r
+  // + min, then shifted and scaled to t's mean and unbiased std; on -x and negated back for gi0.
+  auto x = random_image({3, 6, 5, 4}, 11);
+  x[1] = x[1] * 5 + 2;  // channels with different ranges: statistics are per channel
+  const std::vector<double> gamma{0.7, 1.5, 1.2};
+  for (bool invert : {false, true}) {
+    const auto y = apply_gamma(x, gamma, invert).to(torch::kDouble);
+    for (int64_t c = 0; c < 3; ++c) {
+      const auto t = (invert ? -x[c] : x[c]).to(torch::kDouble).flatten();
+      const int64_t n = t.numel();
+      const auto* tv = t.data_ptr<double>();
+      double lo = tv[0], hi = tv[0], mean = 0;
+      for (int64_t i = 0; i < n; ++i) lo = std::min(lo, tv[i]), hi = std::max(hi, tv[i]), mean += tv[i] / n;
+      double var = 0;
+      for (int64_t i = 0; i < n; ++i) var += (tv[i] - mean) * (tv[i] - mean) / (n - 1);
+      std::vector<double> u(static_cast<size_t>(n));
+      double umean = 0, uvar = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        u[static_cast<size_t>(i)] = std::pow((tv[i] - lo) / (hi - lo), gamma[static_cast<size_t>(c)]) * (hi - lo) + lo;
+        umean += u[static_cast<size_t>(i)] / n;
+      }
+      for (double v : u) uvar += (v - umean) * (v - umean) / (n - 1);
+      const auto got = y[c].flatten();
+      for (int64_t i = 0; i < n; ++i) {
+        const double want = (u[static_cast<size_t>(i)] - umean) / std::sqrt(uvar) * std::sqrt(var) + mean;
+        ASSERT_NEAR(got[i].item<double>(), invert ? -want : want, 2e-4 * (1 + std::abs(want)))
+            << "channel " << c << " voxel " << i << " invert " << invert;
+      }
+    }
+  }
+}
+
+TEST(Augment, ApplyAugmentComposesTheStepsInTheDrawnOrder) {
+  // Every step drawn (probabilities 1): the pipeline equals the nine apply_* calls in the
+  // reference's order, and differs from the same steps in another order (the order matters).
+  auto x = random_image({4, 16, 14, 12}, 9);
+  Rng rng(21);
+  const auto p = draw_augment(always(), 4, rng);
+  ASSERT_TRUE(p.affine && p.noise && p.blur && p.brightness && p.contrast && p.anisotropy && p.gamma_inverted &&
+              p.gamma && p.flip);
+  auto y = apply_affine(x, *p.affine);
+  y = apply_noise(y, *p.noise);
+  y = apply_blur(y, *p.blur);
+  y = apply_brightness(y, *p.brightness);
+  y = apply_contrast(y, *p.contrast);
+  y = apply_anisotropy(y, *p.anisotropy);
+  y = apply_gamma(y, *p.gamma_inverted, true);
+  y = apply_gamma(y, *p.gamma, false);
+  y = apply_flip(y, *p.flip);
+  EXPECT_TRUE(torch::equal(apply_augment(x, p), y));
+  EXPECT_GT(max_abs_diff(y, x), 0.1);
+  auto reversed = p;
+  std::reverse(reversed.order.begin(), reversed.order.end());
+  EXPECT_GT(max_abs_diff(apply_augment(x, reversed), y), 1e-3);
 }
 
 TEST(AugmentAnisotropy, AxisFactorAndUntouchedChannels) {
@@ -435,13 +493,29 @@ TEST(Augment, FullSizeSubjectTiming) {
     EXPECT_TRUE(torch::isfinite(y).all().item<bool>()) << name;
   };
   timed("affine", [&] { return apply_affine(x, *p.affine); });
-  timed("noise", [&] { return apply_noise(x, *p.noise); });
+  timed("noise", [&] {
+    auto y = apply_noise(x, *p.noise);
+    EXPECT_NEAR((y - x).std().item<double>(), p.noise->std, 0.01 * p.noise->std + 1e-6);
+    return y;
+  });
   timed("blur", [&] { return apply_blur(x, *p.blur); });
-  timed("brightness", [&] { return apply_brightness(x, *p.brightness); });
+  timed("brightness", [&] {
+    auto y = apply_brightness(x, *p.brightness);
+    for (int64_t c = 0; c < 4; ++c)
+      EXPECT_LT(max_abs_diff(y[c], x[c] * static_cast<float>((*p.brightness)[static_cast<size_t>(c)])), 1e-5) << c;
+    return y;
+  });
   timed("contrast", [&] { return apply_contrast(x, *p.contrast); });
   timed("anisotropy", [&] { return apply_anisotropy(x, *p.anisotropy); });
   timed("gamma inverted", [&] { return apply_gamma(x, *p.gamma_inverted, true); });
   timed("gamma", [&] { return apply_gamma(x, *p.gamma, false); });
-  timed("flip", [&] { return apply_flip(x, *p.flip); });
+  timed("flip", [&] {
+    auto y = apply_flip(x, *p.flip);
+    std::vector<int64_t> dims;
+    for (int a = 0; a < 3; ++a)
+      if (p.flip->axes[static_cast<size_t>(a)]) dims.push_back(a + 1);
+    EXPECT_TRUE(torch::equal(y, dims.empty() ? x : x.flip(dims)));
+    return y;
+  });
   std::cout << "[ timing ] all nine steps on 4x128x128x96: " << total << " s\n";
 }

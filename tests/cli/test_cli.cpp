@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -95,6 +96,12 @@ TEST(Cli, DemoRunsTheWholeJobOnATinyCohortAndContinuesWhenRunAgain) {
     const auto evaluation = nlohmann::json::parse(std::ifstream(run / "evaluation.json"));
     EXPECT_EQ(evaluation["folds"].size(), 3u) << model;
     EXPECT_EQ(evaluation["faithfulness_subjects_per_fold"], 2) << model;
+    // Fold, summary and significance numbers and results.json recomputed from the per-subject
+    // records (tests/helpers/evaluation_oracle.py).
+    const auto numbers = test::run_python_helper("evaluation_oracle.py", test::shell_quote(run.string()));
+    EXPECT_EQ(numbers.exit_code, 0) << model << ": " << numbers.output;
+    EXPECT_NE(numbers.output.find("checked: evaluation"), std::string::npos) << numbers.output;
+    EXPECT_NE(numbers.output.find(" cv"), std::string::npos) << numbers.output;
   }
   // The paired comparison: every other row against MProtoNet C, on AP, IDS and BAC, over the
   // subjects of all folds (12 with a segmentation; 6 in the deletion subsets).
@@ -175,6 +182,23 @@ TEST(Cli, PredictCaseWritesProbabilitiesAndMapsOnTheCasesOwnGrid) {
       for (int c2 = 0; c2 < 4; ++c2) EXPECT_NEAR(back.affine[r2][c2], t1.affine[r2][c2], 1e-4) << method;
     const auto pre = read_nifti(dir / "maps" / (std::string(method) + "_preprocessed.nii.gz"));
     EXPECT_EQ(pre.shape, (std::array<int64_t, 3>{32, 32, 24}));
+  }
+  // Voxel values on the case's own grid: the preprocessed map resampled with nibabel + SciPy
+  // (tests/helpers/native_map_oracle.py). Tolerance: 1e-5 of the map's largest magnitude (float32
+  // trilinear weights against float64).
+  const auto o = test::run_python_helper("native_map_oracle.py", test::shell_quote(files.images[0].string()) + " " +
+                                                                     test::shell_quote((dir / "maps").string()) +
+                                                                     " mprotonet gradcam");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  std::cout << "[ native ] " << o.output;
+  const auto oj = nlohmann::json::parse(o.output);
+  for (const char* method : {"mprotonet", "gradcam"}) {
+    const auto& m = oj.at(method);
+    EXPECT_TRUE(m["shape_ok"].get<bool>()) << method;
+    EXPECT_TRUE(m["affine_ok"].get<bool>()) << method;
+    ASSERT_GT(m["scale"].get<double>(), 0) << method;
+    EXPECT_LE(m["max_abs_diff"].get<double>(), 1e-5 * m["scale"].get<double>()) << method << ": " << m.dump();
+    EXPECT_GT(m["nonzero"].get<int>(), 1000) << method << ": the map on the T1 grid is (nearly) empty";
   }
   const auto both = test::run_command(cli() + " predict --model " + (dir / "model.mpn").string() + " --case " + case_dir.string() +
                                       " --tensor x.pt --json " + (dir / "q.json").string());

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -151,6 +152,10 @@ void check_push(const std::string& model_name) {
   std::vector<torch::Tensor> cand_vec(6);
   std::vector<double> cand_d(6, 1e30);
   std::vector<int64_t> cand_subject(6, -1);
+  std::vector<std::array<int64_t, 3>> cand_voxel(6);  // feature voxel: arg-min (pm < 2), map peak (pm >= 2)
+  const auto unravel3 = [](int64_t k, const at::IntArrayRef& s) {
+    return std::array<int64_t, 3>{k / (s[1] * s[2]), (k / s[2]) % s[1], k % s[2]};
+  };
   {
     torch::NoGradGuard ng;
     model->eval();
@@ -177,6 +182,12 @@ void check_push(const std::string& model_name) {
           cand_d[static_cast<size_t>(p)] = d[k].item<double>();
           cand_vec[static_cast<size_t>(p)] = v[k].clone();
           cand_subject[static_cast<size_t>(p)] = s;
+          if (model->p_mode() >= 2) {
+            const auto m = model->occurrence_maps(model->features->forward(x))[0][p];
+            cand_voxel[static_cast<size_t>(p)] = unravel3(m.reshape({-1}).argmax().item<int64_t>(), m.sizes());
+          } else {
+            cand_voxel[static_cast<size_t>(p)] = unravel3(k, f.sizes().slice(1));
+          }
         }
       }
     }
@@ -198,11 +209,57 @@ void check_push(const std::string& model_name) {
     const auto now = model->prototype_vectors[p].detach().view({16});
     EXPECT_TRUE(torch::allclose(now, cand_vec[static_cast<size_t>(p)], 1e-4, 1e-5))
         << "prototype " << p << " is not the closest own-class latent vector";
+    EXPECT_EQ(r.voxel, cand_voxel[static_cast<size_t>(p)]) << "prototype " << p;
+    // Receptive field of feature voxel v along each axis (docs/method.md#explanations), by hand
+    // for resnet18 with n_layers 5 (conv1 7/2 pad 3, maxpool 3/2 pad 1, layer1: four 3x3 convs,
+    // all centred): jump 4, size 7 + 2 * 2 + 4 * 2 * 4 = 43, centre 0.5 + 4 v (start 0.5, the
+    // centre of input voxel 0), [centre - 21.5, centre + 21.5) truncated and clipped to the input.
+    const auto& v = cand_voxel[static_cast<size_t>(p)];
+    std::array<int64_t, 3> centre{};
     for (size_t a = 0; a < 3; ++a) {
-      EXPECT_LT(r.receptive_field[a][0], r.receptive_field[a][1]);
-      EXPECT_LE(r.receptive_field[a][1], config.in_size[a + 1]);
+      const auto begin = std::max<int64_t>(static_cast<int64_t>(0.5 + 4.0 * v[a] - 21.5), 0);
+      const auto end = std::min<int64_t>(static_cast<int64_t>(0.5 + 4.0 * v[a] + 21.5), config.in_size[a + 1]);
+      EXPECT_EQ(r.receptive_field[a][0], begin) << "prototype " << p << " axis " << a;
+      EXPECT_EQ(r.receptive_field[a][1], end) << "prototype " << p << " axis " << a;
+      centre[a] = (begin + end - 1) / 2;
+    }
+    // The picture's location: the centre of that region (pm < 2), or the peak of the source
+    // subject's occurrence map upsampled trilinearly to the input (pm >= 2).
+    ASSERT_TRUE(r.picture.has_value());
+    if (model->p_mode() >= 2) {
+      torch::NoGradGuard ng;
+      model->eval();
+      const auto x = cohort.image(r.subject_index).unsqueeze(0);
+      const auto m = model->occurrence_maps(model->features->forward(x))[0][p];
+      const auto up = torch::nn::functional::interpolate(
+          m.view({1, 1, m.size(0), m.size(1), m.size(2)}),
+          torch::nn::functional::InterpolateFuncOptions()
+              .size(std::vector<int64_t>{config.in_size[1], config.in_size[2], config.in_size[3]})
+              .mode(torch::kTrilinear)
+              .align_corners(false))[0][0];
+      EXPECT_EQ(r.picture->input_voxel, unravel3(up.reshape({-1}).argmax().item<int64_t>(), up.sizes())) << p;
+      model->train();
+    } else {
+      EXPECT_EQ(r.picture->input_voxel, centre) << "prototype " << p;
+    }
+    // The hand-computed region holds every input voxel the feature voxel depends on (non-zero
+    // gradient of its features with respect to the input).
+    model->eval();
+    auto x = cohort.image(r.subject_index).unsqueeze(0).clone().requires_grad_(true);
+    model->features->forward(x)[0].index({torch::indexing::Slice(), v[0], v[1], v[2]}).sum().backward();
+    const auto support = x.grad()[0].abs().sum(0).gt(0);  // [X, Y, Z]
+    model->train();
+    for (int64_t a = 0; a < 3; ++a) {
+      std::vector<int64_t> dims{0, 1, 2};
+      dims.erase(dims.begin() + a);
+      const auto along = support.any(dims[1]).any(dims[0]).nonzero();
+      ASSERT_GT(along.numel(), 0);
+      EXPECT_GE(along.min().item<int64_t>(), r.receptive_field[static_cast<size_t>(a)][0]) << p << " axis " << a;
+      EXPECT_LT(along.max().item<int64_t>(), r.receptive_field[static_cast<size_t>(a)][1]) << p << " axis " << a;
     }
   }
+  // The check tells axes apart only where a recorded voxel differs between axes 0 and 2.
+  EXPECT_TRUE(std::any_of(cand_voxel.begin(), cand_voxel.end(), [](const auto& v) { return v[0] != v[2]; }));
   // Round trip of the record.
   const auto back = push_record_from_json(to_json(rec));
   EXPECT_EQ(back.prototypes[2].subject_id, rec.prototypes[2].subject_id);
@@ -211,6 +268,8 @@ void check_push(const std::string& model_name) {
 
 TEST(Push, VoxelModeTakesTheClosestOwnClassFeatureVector) { check_push("MProtoNet3D_pm0"); }
 TEST(Push, OccurrenceModeTakesTheClosestOwnClassPooledVector) { check_push("MProtoNet3D_pm5"); }
+TEST(Push, TopKModeRecordsTheArgMinVoxelAndItsRegion) { check_push("MProtoNet3D_pm1"); }
+TEST(Push, XProtoNetModeRecordsTheMapPeakAndItsRegion) { check_push("MProtoNet3D_pm2"); }
 
 // ------------------------------------------------------------------------------ trainer
 TEST(Trainer, StepSequenceFollowsThePushInterval) {
@@ -360,6 +419,36 @@ TEST(Trainer, BF16AutocastTrainsAndPredicts) {
   const auto pred = predict(*r.model, *shared().cohort, {4, 8, 9}, 2, torch::kCPU, "bf16");
   ASSERT_EQ(pred.size(), 3u);
   EXPECT_NEAR(pred[0].probability[0] + pred[0].probability[1], 1.0, 1e-6);
+
+  // The same steps in fp32 (same seed, same batches): bf16 keeps 8 bits of mantissa (relative
+  // rounding 2^-8 = 0.4 % per operation), so losses and probabilities agree to a few percent,
+  // not bit for bit. Stated tolerances: each step's mean loss terms within 8 % (relative, or
+  // 0.02 absolute for terms near 0; measured up to 3.4 %), test-subject probabilities within 0.02
+  // (measured 0.002).
+  test::TempDir dir32;
+  o.precision = "fp32";
+  auto r32 = train_fold(test::tiny_config("MProtoNet3D_pm5"), o, *shared().cohort, {0, 1, 2, 3, 5, 6, 7}, {},
+                        dir32.path(), 0, false);
+  ASSERT_TRUE(r32.completed);
+  ASSERT_EQ(r32.history.size(), r.history.size());
+  double worst = 0;
+  for (size_t i = 0; i < r.history.size(); ++i)
+    for (const auto& [k, v] : r32.history[i].losses) {
+      ASSERT_TRUE(r.history[i].losses.count(k)) << k;
+      const double b = r.history[i].losses.at(k);
+      EXPECT_NEAR(b, v, std::max(0.08 * std::abs(v), 0.02)) << "step " << i << " loss " << k;
+      worst = std::max(worst, std::abs(b - v) / std::max(std::abs(v), 0.4));
+    }
+  std::cout << "[ bf16 ] largest loss difference to fp32: " << 100 * worst << " % (relative, or of 0.4 when smaller)\n";
+  const auto pred32 = predict(*r32.model, *shared().cohort, {4, 8, 9}, 2, torch::kCPU, "fp32");
+  const auto same_model = predict(*r.model, *shared().cohort, {4, 8, 9}, 2, torch::kCPU, "fp32");
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(pred[i].probability[1], pred32[i].probability[1], 0.02) << "subject " << pred[i].id;
+    // bf16 inference against fp32 inference of one model: only the forward's rounding differs.
+    EXPECT_NEAR(pred[i].probability[1], same_model[i].probability[1], 0.02) << "subject " << pred[i].id;
+    std::cout << "[ bf16 ] " << pred[i].id << ": p(HGG) bf16-trained " << pred[i].probability[1] << ", fp32-trained "
+              << pred32[i].probability[1] << ", bf16 model in fp32 " << same_model[i].probability[1] << "\n";
+  }
 }
 
 // Precise BN: after recalibration bn1's running mean / variance are the cumulative average of the

@@ -9,11 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_util.h"
+#include "mprotonet/attribution/methods.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/data/brats.h"
+#include "mprotonet/data/cohort.h"
 #include "mprotonet/data/synthetic.h"
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/io/state_dict.h"
+#include "mprotonet/metrics/localization.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/nets/model_file.h"
 
@@ -60,6 +64,40 @@ std::vector<std::string> subject_ids() {
 }
 
 json read_json(const fs::path& p) { return json::parse(read_text_file(p)); }
+
+// The evaluator explains each subject's ground-truth class (docs/method.md#metrics): fold 0's
+// GradCAM per-subject AP recomputed here through the library with the label as the target (the
+// cohort read from the evaluation's cache); the other class's maps must give other values, or the
+// check could not tell the two apart.
+void expect_maps_explain_the_label(const fs::path& run, const fs::path& cache, const json& fold) {
+  CohortOptions copts;
+  copts.preprocess.spacing_mm = 12.0;
+  copts.cache_root = cache;
+  copts.threads = 1;
+  const auto cohort = PreprocessedCohort::build(discover_brats(cohort_dir()), copts);
+  auto loaded = nets::load_model_file(run / "fold_0" / "model.mpn");
+  auto& model = *loaded.model;
+  model.eval();
+  const auto& per = fold["methods"]["gradcam"]["per_subject"];
+  ASSERT_GE(per["ids"].size(), 2u);
+  double other_class_diff = 0;
+  for (size_t r = 0; r < per["ids"].size(); ++r) {
+    int64_t i = 0;
+    while (i < cohort.size() && cohort.id(i) != per["ids"][r].get<std::string>()) ++i;
+    ASSERT_LT(i, cohort.size());
+    const auto x = cohort.image(i).unsqueeze(0);
+    const auto seg = cohort.seg(i).to(torch::kFloat).unsqueeze(0);
+    const auto ap = [&](int64_t target) {
+      const auto maps = attribution::compute_map(model, attribution::MapMethod::GradCAM, x,
+                                                 torch::tensor({target}, torch::kLong));
+      return localization_scores(maps.to(torch::kFloat32), seg).ap.mean(1).item<double>();
+    };
+    const double label_ap = ap(cohort.label(i)), other_ap = ap(1 - cohort.label(i));
+    EXPECT_NEAR(per["ap"][r].get<double>(), label_ap, 1e-6) << cohort.id(i);
+    other_class_diff = std::max(other_class_diff, std::abs(other_ap - label_ap));
+  }
+  EXPECT_GT(other_class_diff, 1e-3) << "both classes' maps give the same AP here";
+}
 
 TEST(Localization, CliPtAndNifti) {
   test::TempDir tmp;
@@ -122,6 +160,18 @@ TEST(Explain, PrototypeModelWritesEverything) {
     EXPECT_TRUE(fs::exists(tmp / "out" / (m + "_panels.png"))) << m;
   }
   EXPECT_TRUE(fs::exists(tmp / "out" / "deconvolution_flair_preprocessed.nii.gz"));
+  // Voxel values on the case's own grid against a nibabel + SciPy resampling of the preprocessed
+  // map (tests/helpers/native_map_oracle.py); tolerance 1e-5 of the map's largest magnitude.
+  const auto o = test::run_python_helper(
+      "native_map_oracle.py", test::shell_quote((case_dir / (subject_ids()[0] + "_t1.nii.gz")).string()) + " " +
+                                  test::shell_quote((tmp / "out").string()) + " mprotonet gradcam deconvolution occlusion");
+  ASSERT_EQ(o.exit_code, 0) << o.output;
+  const auto oj = json::parse(o.output);
+  for (const auto& [m, v] : oj.items()) {
+    EXPECT_TRUE(v["shape_ok"].get<bool>() && v["affine_ok"].get<bool>()) << m << ": " << v.dump();
+    EXPECT_LE(v["max_abs_diff"].get<double>(), 1e-5 * v["scale"].get<double>()) << m << ": " << v.dump();
+    EXPECT_GT(v["nonzero"].get<int>(), 100) << m << ": " << v.dump();
+  }
   auto protos = read_json(tmp / "out" / "prototypes.json");
   ASSERT_EQ(protos["top"].size(), 3u);
   EXPECT_GE(protos["top"][0]["similarity"].get<double>(), protos["top"][1]["similarity"].get<double>());
@@ -175,6 +225,12 @@ TEST(Evaluate, TinyRunEndToEnd) {
   EXPECT_NE(md.find("kept: t1+t1ce"), std::string::npos);
   EXPECT_TRUE(fs::exists(run / "deletion_curves.png"));
   EXPECT_TRUE(fs::exists(run / "addition_curves.png"));
+  // Every fold and summary number, and the mprotonet-vs-gradcam pairing, recomputed in Python
+  // from the per-subject records (tests/helpers/evaluation_oracle.py).
+  const auto oracle = test::run_python_helper("evaluation_oracle.py", test::shell_quote(run.string()));
+  ASSERT_EQ(oracle.exit_code, 0) << oracle.output;
+  EXPECT_NE(oracle.output.find("checked: evaluation significance"), std::string::npos) << oracle.output;
+  expect_maps_explain_the_label(run, tmp / "cache", e["folds"][0]);
   // A run folder without run.json is an error naming it.
   r = test::run_command(test::shell_quote(test::cli_path().string()) + " evaluate --run " + tmp.path().string() +
                         " --data " + cohort_dir().string());
@@ -202,6 +258,11 @@ TEST(Evaluate, AfterRealTraining) {
   EXPECT_FALSE(e["folds"][0].contains("missing_modalities"));
   // Every held-out subject of the run is evaluated once.
   EXPECT_EQ(e["folds"][0]["subjects"].get<int>() + e["folds"][1]["subjects"].get<int>(), 6);
+  // The evaluation's numbers and the cross-validation metrics (results.json) recomputed in Python
+  // from evaluation.json's per-subject records and fold_K/test_predictions.json.
+  const auto oracle = test::run_python_helper("evaluation_oracle.py", test::shell_quote((tmp / "run").string()));
+  ASSERT_EQ(oracle.exit_code, 0) << oracle.output;
+  EXPECT_NE(oracle.output.find("checked: evaluation cv"), std::string::npos) << oracle.output;
 }
 
 TEST(Evaluate, PlotDrawsCurves) {

@@ -56,6 +56,64 @@ TEST(Localization, HandComputed) {
   EXPECT_EQ(acc.aggregate().count, 0);
 }
 
+TEST(Localization, OneMinMaxPerSubjectAcrossChannelsWithDifferentRanges) {
+  // ch0 = [0, 1, 2, 10], ch1 = [0, 1, 2, 3]: joint min 0, max 10 -> ch0 [0, .1, .2, 1] (A0 = {3}),
+  // ch1 [0, .1, .2, .3] (A1 empty); seg [0, 0, 1, 2] -> WT = {2, 3}.
+  // ch0: AP 1, DSC 2 / (1 + 2); ch1: AP 0, DSC 0. Normalising each channel on its own range would
+  // give ch1 [0, 1/3, 2/3, 1], A1 = {2, 3}: AP 1, DSC 1.
+  auto maps = torch::tensor({0., 1., 2., 10., 0., 1., 2., 3.}).reshape({1, 2, 1, 1, 4});
+  auto seg = torch::tensor({0., 0., 1., 2.}).reshape({1, 1, 1, 1, 4});
+  auto s = localization_scores(maps, seg);
+  EXPECT_DOUBLE_EQ(s.ap[0][0].item<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(s.dsc[0][0].item<double>(), 2.0 / 3.0);
+  EXPECT_DOUBLE_EQ(s.ap[0][1].item<double>(), 0.0);
+  EXPECT_DOUBLE_EQ(s.dsc[0][1].item<double>(), 0.0);
+  // Two subjects in one batch: the second's range (offset -50, 100x larger) must not leak into
+  // the first's normalisation, and vice versa (one min and max per subject, not per batch).
+  auto both = torch::cat({maps, maps * 100 - 50});
+  auto s2 = localization_scores(both, torch::cat({seg, seg}));
+  EXPECT_TRUE(torch::equal(s2.ap[0], s.ap[0]));
+  EXPECT_TRUE(torch::equal(s2.ap[1], s.ap[0]));
+  EXPECT_TRUE(torch::equal(s2.dsc[1], s.dsc[0]));
+}
+
+TEST(Localization, MatchesNumpyOracleOnRandomMaps) {
+  // 6 subjects, 4 channels of different offsets and ranges (as attribution maps of different
+  // modalities have), 3 x 4 x 5 voxels, random labels 0..4 (3 is not a tumour label).
+  torch::manual_seed(23);
+  const int64_t n = 6, c = 4, d = 3, h = 4, w = 5;
+  auto scale = torch::tensor({1.0, 0.2, 7.0, 30.0}, torch::kDouble).reshape({1, c, 1, 1, 1});
+  auto offset = torch::tensor({0.0, 3.0, -5.0, 1.0}, torch::kDouble).reshape({1, c, 1, 1, 1});
+  auto maps = (torch::rand({n, c, d, h, w}, torch::kDouble).pow(2) * scale + offset).contiguous();
+  maps[2][1] = 4.0;  // one constant channel inside a non-constant map
+  maps[3] = -2.0;    // a constant subject: nothing activated
+  auto seg = torch::randint(0, 5, {n, d, h, w}, torch::kDouble).contiguous();
+  test::TempDir tmp;
+  const auto write = [&](const std::string& name, const torch::Tensor& t) {
+    std::ofstream(tmp / name, std::ios::binary)
+        .write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.numel() * sizeof(double)));
+    return test::shell_quote((tmp / name).string());
+  };
+  const std::string args = write("maps.f64", maps) + " " + write("seg.f64", seg) + " 6 4 3 4 5";
+  for (const double threshold : {0.5, 0.3}) {
+    SCOPED_TRACE("threshold " + std::to_string(threshold));
+    auto r = test::run_python_helper("localization_oracle.py", args + " " + std::to_string(threshold));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto expected = nlohmann::json::parse(r.output);
+    LocalizationOptions options;
+    options.threshold = threshold;
+    const auto s = localization_scores(maps, seg, options);
+    double spread = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t k = 0; k < c; ++k) {
+        EXPECT_NEAR(s.ap[i][k].item<double>(), expected["ap"][i][k].get<double>(), 1e-12) << i << "," << k;
+        EXPECT_NEAR(s.dsc[i][k].item<double>(), expected["dsc"][i][k].get<double>(), 1e-12) << i << "," << k;
+        spread += std::abs(expected["ap"][i][k].get<double>() - expected["ap"][0][0].get<double>());
+      }
+    EXPECT_GT(spread, 0.5) << "the random maps give nearly the same AP everywhere; not a useful check";
+  }
+}
+
 TEST(Localization, ConstantMapAndBadShapes) {
   auto s = localization_scores(torch::full({1, 4, 2, 2, 2}, 3.0), torch::ones({1, 1, 2, 2, 2}));
   EXPECT_EQ(s.ap.sum().item<double>(), 0.0);

@@ -187,6 +187,28 @@ TEST(Models, PiecesForLossesAndPush) {
   EXPECT_EQ(pm1->similarity_maps(x).sizes().vec(), (std::vector<int64_t>{2, 6, 4, 4, 3}));
 }
 
+TEST(Models, SoftMaskScalesOncePerSampleOverPrototypesAndVoxels) {
+  // docs/method.md#prototype-models: m = relu(h), one min and one max per sample over all
+  // prototypes and voxels, M = sigmoid(10 (m~ - 0.5)). Sample 0: prototype 0 = [-1, 1, 3] ->
+  // m [0, 1, 3], prototype 1 = [0, 2, 4] -> m [0, 2, 4]; joint min 0, max 4 -> m~ [0, .25, .75],
+  // [0, .5, 1]. Scaling each prototype on its own range would give prototype 0 [0, 1/3, 1].
+  // Sample 1 = 10 x sample 0 + a constant negative part: the same m~ (its own min and max, not
+  // the batch's). Sample 2 is constant: m - min m = 0 everywhere -> sigmoid(-5).
+  auto h = torch::zeros({3, 2, 1, 1, 3});
+  h[0][0] = torch::tensor({-1.f, 1.f, 3.f}).view({1, 1, 3});
+  h[0][1] = torch::tensor({0.f, 2.f, 4.f}).view({1, 1, 3});
+  h[1] = h[0] * 10;
+  h[2] = 7.0;
+  const auto m = MProtoNet3DImpl::soft_mask(h);
+  const auto sig = [](double v) { return 1.0 / (1.0 + std::exp(-10.0 * (v - 0.5))); };
+  const double expected[2][3] = {{0.0, 0.25, 0.75}, {0.0, 0.5, 1.0}};
+  for (int b = 0; b < 2; ++b)
+    for (int p = 0; p < 2; ++p)
+      for (int v = 0; v < 3; ++v)
+        EXPECT_NEAR(m[b][p][0][0][v].item<double>(), sig(expected[p][v]), 1e-6) << b << "," << p << "," << v;
+  EXPECT_TRUE(torch::allclose(m[2], torch::full({2, 1, 1, 3}, sig(0.0)), 0, 1e-7));
+}
+
 TEST(Models, SeedMakesInitialisationReproducible) {
   auto a = build_model(small_config("MProtoNet3D_pm2"), 7);
   auto b = build_model(small_config("MProtoNet3D_pm2"), 7);

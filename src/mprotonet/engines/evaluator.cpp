@@ -386,10 +386,19 @@ json evaluate_run(const EvaluationOptions& o) {
   json significance = json::object();
   if (per_method.count("mprotonet") && per_method.count("gradcam")) {
     for (const char* metric : {"ap", "dsc", "ids", "ias"}) {
-      const auto& a = per_method["mprotonet"][metric];
-      const auto& b = per_method["gradcam"][metric];
-      if (a.size() >= 2 && a.size() == b.size())
+      // Pairs of the folds where both values are defined (IDS / IAS are NaN for a flat curve,
+      // AP / DSC for a fold without segmentations); a NaN is no difference to rank.
+      const auto& fa = per_method["mprotonet"][metric];
+      const auto& fb = per_method["gradcam"][metric];
+      std::vector<double> a, b;
+      for (size_t i = 0; i < fa.size() && i < fb.size(); ++i)
+        if (std::isfinite(fa[i]) && std::isfinite(fb[i])) a.push_back(fa[i]), b.push_back(fb[i]);
+      if (a.size() >= 2) {
         significance[std::string("mprotonet_vs_gradcam_") + metric] = paired_comparison_json(a, b);
+      } else if (!fa.empty()) {
+        notes.push_back(std::string("no significance test for ") + metric + ": " + std::to_string(a.size()) +
+                        " fold(s) with a defined value for both mprotonet and gradcam");
+      }
     }
   } else {
     notes.push_back("no significance test: it compares the mprotonet and gradcam maps, which need both methods");

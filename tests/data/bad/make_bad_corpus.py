@@ -9,7 +9,7 @@ Every case is one row of MANIFEST.tsv:
   file     a substring of the offending file's path the error message must contain.
   problem  a substring (case-insensitive) saying what is wrong, which the message must contain.
 tests/robustness/test_corpus.cpp runs every row (exit code 1..127, message, empty {out},
-time bound). Volumes are tiny (8x8x6) so the whole corpus stays small.
+hang guard). Volumes are tiny (8x8x6) so the whole corpus stays small.
 Usage: /usr/bin/python3 tests/data/bad/make_bad_corpus.py   (needs numpy, nibabel, torch)
 """
 import gzip
