@@ -97,7 +97,7 @@ CommandRegistration register_demo(
       declare(sub, c, "--spacing", &ExperimentOptions::spacing_mm, "preprocessed voxel size in mm (default 4 -> 48x48x36)")
           ->check(CLI::Range(0.5, 16.0));
       declare(sub, c, "--folds", &ExperimentOptions::folds, "cross-validation folds (default 3)")->check(CLI::Range(2, 20));
-      declare(sub, c, "--epochs", &ExperimentOptions::epochs, "joint epochs per fold of the prototype rows (default 24)")
+      declare(sub, c, "--epochs", &ExperimentOptions::epochs, "joint epochs per fold of the prototype rows (default 16)")
           ->check(CLI::Range(int64_t{1}, int64_t{100000}));
       declare(sub, c, "--cnn-epochs", &ExperimentOptions::cnn_epochs, "epochs per fold of CNN3D (default 12)")
           ->check(CLI::Range(int64_t{1}, int64_t{100000}));
@@ -108,7 +108,7 @@ CommandRegistration register_demo(
            "push after every N-th joint epoch and after the last; 0 = after the last only (default 0)")
           ->check(CLI::Range(int64_t{0}, int64_t{100000}));
       declare(sub, c, "--batch-size", &ExperimentOptions::batch_size,
-           "subjects per batch (default 8; lowered to the smallest training fold when larger)")
+           "subjects per batch (default 2; lowered to the smallest training fold when larger)")
           ->check(CLI::Range(int64_t{1}, int64_t{4096}));
       declare(sub, c, "--features", &ExperimentOptions::features, "backbone (default resnet18_ri)");
       declare(sub, c, "--n-layers", &ExperimentOptions::n_layers, "backbone children kept (default 5)")
