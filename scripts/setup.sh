@@ -7,6 +7,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev            # LibTorch C++ API 1.13.1 (CPU, oneDNN)
+  libgloo-dev             # headers of Gloo, the transport of c10d's CPU process group (scale-out)
   libnifti2-dev           # nifticlib: NIfTI-1/NIfTI-2 I/O
   zlib1g-dev libpng-dev   # gzip streams, PNG figures
   libcli11-dev nlohmann-json3-dev
@@ -16,6 +17,7 @@ PACKAGES=(
   python3-yaml python3-jsonschema   # tests/release: CITATION.cff against the CFF 1.2.0 schema
   help2man                # the man page, written from --help at install time (cmake/Install.cmake)
   dpkg-dev file           # cpack -G DEB: dpkg-shlibdeps (and file) find the package's dependencies
+  slurmctld slurmd slurm-client munge iproute2   # scale-out tests: a one-node Slurm in a private network namespace
 )
 
 missing=()

@@ -12,6 +12,7 @@
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/cross_validation.h"
+#include "mprotonet/engines/distributed.h"
 
 namespace fs = std::filesystem;
 
@@ -71,6 +72,10 @@ CommandRegistration register_train(
       auto& cv = c->cv;
       // Parsed into temporaries first so that a --config file can sit between defaults and flags.
       auto cli = std::make_shared<TrainCommand>();
+      sub.footer(
+          "Data-parallel: started by torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) or inside an srun step "
+          "(SLURM_PROCID, SLURM_NTASKS), the processes train one model together, each on an equal part of every "
+          "--batch-size batch; rank 0 writes the outputs (README, \"Scaling out\").");
       sub.add_option("--data", cli->cv.data_dir, "dataset folder (BraTS 2020 layout with name_mapping.csv)")
           ->required()
           ->check(CLI::ExistingDirectory);
@@ -166,6 +171,7 @@ CommandRegistration register_train(
           r.cv.model_overrides["prototype_shape"] = shape;
         }
         const auto result = run_cross_validation(r.cv);
+        if (process_rank() != 0) return result.interrupted ? 3 : 0;  // rank 0 reports (data-parallel run)
         if (result.interrupted) {
           std::cerr << "stopped early (--stop-after-steps); continue with --resume\n";
           return 3;

@@ -55,6 +55,12 @@ BatchLoader::BatchLoader(const PreprocessedCohort& cohort, std::vector<int64_t> 
     : cohort_(cohort), indices_(std::move(indices)), options_(std::move(options)) {
   check(options_.batch_size >= 1, "data loader: batch_size must be >= 1, got " + std::to_string(options_.batch_size));
   check(options_.workers >= 0, "data loader: workers must be >= 0, got " + std::to_string(options_.workers));
+  check(options_.shard_count >= 1 && options_.shard_rank >= 0 && options_.shard_rank < options_.shard_count,
+        "data loader: shard " + std::to_string(options_.shard_rank) + " of " + std::to_string(options_.shard_count));
+  check(options_.shard_count == 1 || options_.drop_last, "data loader: shards need drop_last (full batches)");
+  check(options_.batch_size % options_.shard_count == 0,
+        "--batch-size " + std::to_string(options_.batch_size) + " is not divisible by the " +
+            std::to_string(options_.shard_count) + " processes training together (each takes an equal part of every batch)");
   check(options_.prefetch >= 1, "data loader: prefetch must be >= 1, got " + std::to_string(options_.prefetch));
   for (int64_t i : indices_)
     check(i >= 0 && i < cohort_.size(), "data loader: subject index " + std::to_string(i) + " outside the cohort of " +
@@ -73,8 +79,13 @@ int64_t BatchLoader::batches_per_epoch() const {
 }
 
 Batch BatchLoader::prepare(int64_t batch_index) const {
-  const int64_t begin = batch_index * options_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
+  int64_t begin = batch_index * options_.batch_size;
+  int64_t end = std::min<int64_t>(begin + options_.batch_size, static_cast<int64_t>(order_.size()));
+  if (options_.shard_count > 1) {  // drop_last batches are full: an equal slice per rank
+    const int64_t part = options_.batch_size / options_.shard_count;
+    begin += options_.shard_rank * part;
+    end = std::min<int64_t>(begin + part, end);
+  }
   std::vector<int64_t> subjects(order_.begin() + begin, order_.begin() + end);
   return make_batch(cohort_, subjects, options_, epoch_, begin, batch_index);
 }

@@ -55,6 +55,12 @@ struct LoaderOptions {
   /// Torch intra-op threads each worker uses (augmentation kernels). Default 1, so the workers
   /// do not compete with the model's threads on small machines.
   int worker_torch_threads = 1;
+  /// Data-parallel training (engines/distributed.h): this process takes positions
+  /// [shard_rank * b, (shard_rank + 1) * b) of every batch of batch_size, b = batch_size /
+  /// shard_count, so the ranks' shards are disjoint, equally long, and each subject is augmented
+  /// exactly as in a single process. Defaults 0 of 1 (the whole batch).
+  int shard_rank = 0;
+  int shard_count = 1;
 
   /// Options of an evaluation loader: in order, no augmentation, last batch kept.
   static LoaderOptions evaluation(int64_t batch_size);
@@ -69,7 +75,7 @@ std::vector<int64_t> epoch_order(const std::vector<int64_t>& indices, bool shuff
 Batch make_batch(const PreprocessedCohort& cohort, const std::vector<int64_t>& subjects,
                  const LoaderOptions& options, int64_t epoch, int64_t first_position, int64_t batch_index);
 
-/// Iterates over the batches of one epoch. Not copyable; destroying it stops its workers.
+/// Iterates over the batches of one epoch (this rank's part of each, see LoaderOptions::shard_rank). Not copyable; destroying it stops its workers.
 /// Usage: BatchLoader loader(cohort, train_indices, options);
 ///        for (loader.start_epoch(e); auto b = loader.next();) { ... }
 class BatchLoader {

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -18,6 +19,7 @@
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/data/splits.h"
+#include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/nets/model_file.h"
@@ -51,6 +53,7 @@ int p_mode_of(const std::string& model_name) {
 json comparable_run_info(json info) {
   for (const char* k : {"device", "loader_workers", "threads", "eval_batch_size", "eval_interval"}) info["train"].erase(std::string(k));
   info.erase(std::string("cache_dir"));
+  info.erase(std::string("distributed"));  // a run may continue on another number of processes
   info.erase(std::string("mprotonet"));  // the build that started the run; a later build may resume it
   return info;
 }
@@ -172,6 +175,33 @@ json merge_run(const fs::path& run_dir) {
   });
 }
 
+namespace {
+
+// A rank other than 0 of a data-parallel run: trains the folds rank 0 trains (rank 0 says which,
+// fold by fold), writes nothing. Errors of rank 0 (a run folder with other settings, a finished
+// fold without --resume) reach this rank as a lost connection.
+CrossValidationResult train_other_rank(const CrossValidationOptions& o, ProcessGroup& group, const nets::ModelConfig& config,
+                                       const TrainOptions& topts, const PreprocessedCohort& cohort,
+                                       const std::vector<Fold>& folds) {
+  CrossValidationResult result;
+  for (int k = 0; k < o.folds; ++k) {
+    if (o.fold >= 0 && k != o.fold) continue;
+    if (group.broadcast_value(0) != 0) continue;  // finished before: rank 0 skips it too
+    const auto& f = folds[static_cast<size_t>(k)];
+    FoldTrainResult tr = with_context("while training fold " + std::to_string(k), [&] {
+      return train_fold(config, topts, cohort, f.train, f.test, fold_dir(o.out_dir, k), k, o.resume);
+    });
+    if (!tr.completed) {
+      result.interrupted = true;
+      return result;
+    }
+    check_same_weights(group, *tr.model);
+  }
+  return result;
+}
+
+}  // namespace
+
 CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   check(!o.data_dir.empty(), "train: --data is required");
   check(!o.out_dir.empty(), "train: --out is required");
@@ -179,11 +209,22 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   check(o.fold >= -1 && o.fold < o.folds,
         "train: --fold " + std::to_string(o.fold) + " is outside 0.." + std::to_string(o.folds - 1) + " (folds count from 0)");
   validate_train_options(o.train);  // before anything is written (a refused run leaves no run.json)
-  const int threads = set_torch_threads(o.train.threads);
+  // Several processes on one machine share its cores (torchrun's LOCAL_WORLD_SIZE).
+  const ProcessGroup* const launch = process_group();
+  const int threads = set_torch_threads(
+      o.train.threads == 0 && launch != nullptr
+          ? std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch->environment().local_world_size)
+          : o.train.threads);
   parse_device(o.train.device);
   parse_precision(o.train.precision);
   TrainOptions topts = o.train;
   topts.seed = o.seed;
+  // Data-parallel (distributed.h): every rank trains; rank 0 alone preprocesses first, evaluates
+  // and writes; the others only train, each on its part of every batch.
+  ProcessGroup* const group = process_group();
+  const bool root = group == nullptr || group->is_root();
+  if (!root) topts.verbose = false;
+  const bool verbose = topts.verbose;
   const int p_mode = p_mode_of(o.model_name);
 
   // Dataset and the cached, preprocessed cohort.
@@ -205,9 +246,13 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   copts.threads = o.preprocess_threads;
   copts.with_seg = true;
   const auto t_pre = std::chrono::steady_clock::now();
+  // Rank 0 fills the cache; the others then find it complete (no duplicated preprocessing).
+  constexpr std::chrono::hours kPreprocessingWait{24};  // rank 0's preprocessing may take hours
+  if (group && !root) group->barrier(kPreprocessingWait);
   const PreprocessedCohort cohort = PreprocessedCohort::build(ds, copts);
+  if (group && root) group->barrier(kPreprocessingWait);
   const auto shape = cohort.shape();
-  if (o.train.verbose)
+  if (verbose)
     std::cerr << "[data] " << cohort.size() << " subjects (" << n_hgg << " HGG, " << n_lgg << " LGG), " << shape[0] << "x"
               << shape[1] << "x" << shape[2] << " at " << o.spacing_mm << " mm; " << cohort.computed()
               << " preprocessed now ("
@@ -247,7 +292,9 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
               {"grade_source", ds.grade_source},
               {"ids", ids},
               {"labels", labels}}},
-            {"folds", {{"n", o.folds}, {"seed", o.seed}, {"method", "StratifiedKFold(shuffle=True)"}, {"test_ids", fold_ids}}}};
+            {"folds", {{"n", o.folds}, {"seed", o.seed}, {"method", "StratifiedKFold(shuffle=True)"}, {"test_ids", fold_ids}}},
+            {"distributed", distributed_info(topts.batch_size)}};
+  if (!root) return train_other_rank(o, *group, config, topts, cohort, folds);
   fs::create_directories(o.out_dir);
   RunFolderLock run_lock(o.out_dir, o.fold);  // one writer per run / fold (run_consistency.h)
   const fs::path run_json = o.out_dir / "run.json";
@@ -271,7 +318,9 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   for (int k = 0; k < o.folds; ++k) {
     if (o.fold >= 0 && k != o.fold) continue;
     const fs::path dir = fold_dir(o.out_dir, k);
-    if (fs::exists(predictions_path(o.out_dir, k))) {
+    const bool finished = fs::exists(predictions_path(o.out_dir, k));
+    if (group) group->broadcast_value(finished ? 1 : 0);  // the other ranks follow rank 0 (train_other_rank)
+    if (finished) {
       check(o.resume, "fold " + std::to_string(k) + " in " + o.out_dir.string() +
                           " is already finished; use --resume to skip finished folds, or choose another --out");
       if (o.train.verbose) std::cerr << "[fold " << k << "] already finished, skipped\n";
@@ -292,6 +341,8 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
       result.interrupted = true;
       return result;
     }
+    json dist = distributed_info(topts.batch_size);
+    if (group) dist["weights_digests"] = check_same_weights(*group, *tr.model);  // bitwise equal on every rank
     FoldResult fr;
     fr.fold = k;
     for (const auto& h : tr.history) fr.train_seconds += h.seconds;
@@ -304,6 +355,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
             {"model_name", o.model_name},
             {"metrics", to_json(fr.metrics)},
             {"train_seconds", fr.train_seconds},
+            {"distributed", dist},
             {"predictions", to_json(fr.predictions)}};
     write_text_atomically(predictions_path(o.out_dir, k), pj.dump(2) + "\n");
     std::error_code ec;

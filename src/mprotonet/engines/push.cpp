@@ -11,6 +11,7 @@
 #include "mprotonet/core/base64.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/data/loader.h"
+#include "mprotonet/engines/distributed.h"
 
 namespace mprotonet {
 
@@ -158,9 +159,64 @@ PrototypePicture make_prototype_picture(const torch::Tensor& image, const std::a
   return pic;
 }
 
+namespace {
+
+// Data-parallel push: every rank's best candidate per prototype, the smallest distance winning
+// (ties: the lowest rank, whose slice comes first in the training order). Leaves every rank with
+// the same best / best_vector / best_map / record.
+void merge_ranks(ProcessGroup& group, const PreprocessedCohort& cohort, bool with_maps, std::array<int64_t, 3> map_shape,
+                 std::vector<double>& best, std::vector<torch::Tensor>& best_vector, std::vector<torch::Tensor>& best_map,
+                 PushRecord& record) {
+  const int64_t P = static_cast<int64_t>(best.size());
+  int64_t D = 0;
+  for (const auto& v : best_vector)
+    if (v.defined()) D = v.numel();
+  D = torch::stack(group.all_gather(torch::tensor({D}, torch::kLong))).max().item<int64_t>();
+  if (with_maps) {
+    const auto shapes = torch::stack(group.all_gather(torch::tensor(std::vector<int64_t>(map_shape.begin(), map_shape.end()), torch::kLong)));
+    const auto idx = shapes.prod(1).argmax().item<int64_t>();
+    for (size_t a = 0; a < 3; ++a) map_shape[a] = shapes[idx][static_cast<int64_t>(a)].item<int64_t>();
+  }
+  const int64_t N = with_maps ? map_shape[0] * map_shape[1] * map_shape[2] : 1;
+  auto dist = torch::tensor(best, torch::kDouble);
+  auto meta = torch::full({P, 4}, -1, torch::kLong);  // subject index, voxel
+  auto vec = torch::zeros({P, std::max<int64_t>(D, 1)}, torch::kFloat);
+  auto maps = torch::zeros({P, N}, torch::kFloat);
+  for (int64_t p = 0; p < P; ++p) {
+    const auto& rec = record.prototypes[static_cast<size_t>(p)];
+    if (rec.subject_index < 0) continue;
+    meta[p][0] = rec.subject_index;
+    for (int64_t a = 0; a < 3; ++a) meta[p][a + 1] = rec.voxel[static_cast<size_t>(a)];
+    vec[p].copy_(best_vector[static_cast<size_t>(p)].reshape({-1}));
+    if (with_maps && best_map[static_cast<size_t>(p)].defined()) maps[p].copy_(best_map[static_cast<size_t>(p)].reshape({-1}));
+  }
+  const auto dists = group.all_gather(dist), metas = group.all_gather(meta), vecs = group.all_gather(vec);
+  const auto all_maps = with_maps ? group.all_gather(maps) : std::vector<torch::Tensor>{};
+  for (int64_t p = 0; p < P; ++p) {
+    int w = -1;
+    double v = std::numeric_limits<double>::infinity();
+    for (int r = 0; r < group.size(); ++r) {
+      const double d = dists[static_cast<size_t>(r)][p].item<double>();
+      if (metas[static_cast<size_t>(r)][p][0].item<int64_t>() >= 0 && (w < 0 || d < v)) w = r, v = d;
+    }
+    auto& rec = record.prototypes[static_cast<size_t>(p)];
+    if (w < 0) continue;  // no rank had a subject of this prototype's class
+    const auto& m = metas[static_cast<size_t>(w)][p];
+    best[static_cast<size_t>(p)] = v;
+    rec.distance = v;
+    rec.subject_index = m[0].item<int64_t>();
+    rec.subject_id = cohort.id(rec.subject_index);
+    for (int64_t a = 0; a < 3; ++a) rec.voxel[static_cast<size_t>(a)] = m[a + 1].item<int64_t>();
+    best_vector[static_cast<size_t>(p)] = vecs[static_cast<size_t>(w)][p].narrow(0, 0, D).clone();
+    if (with_maps) best_map[static_cast<size_t>(p)] = all_maps[static_cast<size_t>(w)][p].view({map_shape[0], map_shape[1], map_shape[2]}).clone();
+  }
+}
+
+}  // namespace
+
 PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohort& cohort,
                            const std::vector<int64_t>& train_indices, const PushOptions& options) {
-  check(!train_indices.empty(), "push: no training subjects");
+  check(!train_indices.empty() || options.group != nullptr, "push: no training subjects");
   const int64_t P = model.num_prototypes(), D = model.prototype_dim();
   check(model.config().prototype_shape[2] == 1 && model.config().prototype_shape[3] == 1 &&
             model.config().prototype_shape[4] == 1,
@@ -185,10 +241,14 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
   const bool was_training = model.is_training();
   model.eval();
   torch::NoGradGuard no_grad;
-  BatchLoader loader(cohort, train_indices, LoaderOptions::evaluation(options.batch_size));
-  // workers: the default background worker prepares the next batch while this one runs.
-  loader.start_epoch(0);
-  while (auto batch = loader.next()) {
+  std::array<int64_t, 3> map_shape{0, 0, 0};  // p_mode >= 2: the occurrence maps' grid
+  std::optional<BatchLoader> loader;
+  if (!train_indices.empty()) {
+    loader.emplace(cohort, train_indices, LoaderOptions::evaluation(options.batch_size));
+    // workers: the default background worker prepares the next batch while this one runs.
+    loader->start_epoch(0);
+  }
+  while (auto batch = loader ? loader->next() : std::nullopt) {
     const auto out = model.push_forward(batch->images.to(options.device));
     const int64_t B = batch->images.size(0);
     auto dist = out.distances.to(torch::kCPU, torch::kFloat);          // [B, P] or [B, P, d, h, w]
@@ -213,6 +273,7 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
       if (pooled) {
         best_vector[static_cast<size_t>(p)] = out.latent[b][p].to(torch::kCPU, torch::kFloat).clone();  // g_p [D]
         const auto maps = out.occurrence_maps[b][p];
+        map_shape = {maps.size(0), maps.size(1), maps.size(2)};
         if (options.pictures) best_map[static_cast<size_t>(p)] = maps.to(torch::kCPU, torch::kFloat).clone();
         rec.voxel = unravel(maps.reshape({-1}).argmax().item<int64_t>(), {maps.size(0), maps.size(1), maps.size(2)});
       } else {
@@ -224,6 +285,8 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
       }
     }
   }
+  if (options.group)
+    merge_ranks(*options.group, cohort, pooled && options.pictures, map_shape, best, best_vector, best_map, record);
   const auto& rfs = model.receptive_fields();
   for (int64_t p = 0; p < P; ++p) {
     auto& rec = record.prototypes[static_cast<size_t>(p)];

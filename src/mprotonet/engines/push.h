@@ -22,6 +22,8 @@
 
 namespace mprotonet {
 
+class ProcessGroup;
+
 /// A small picture of a prototype's source: the source subject's preprocessed input, one slice
 /// across the third array axis (axial: the preprocessed grid is canonical RAS+) through the
 /// prototype's location, cropped to at most `PushOptions::picture_size` voxels per side around
@@ -91,12 +93,18 @@ struct PushOptions {
   /// Largest side of a picture's crop, in input voxels (the whole slice when smaller).
   /// Default 64 (the whole slice at 3 mm; 96 mm around the prototype at 1.5 mm).
   int64_t picture_size = 64;
+  /// Data-parallel training (distributed.h): each rank passes its slice of the training subjects
+  /// (contiguous, in training order; possibly empty) and every rank ends with the same, global
+  /// result: per prototype the smallest distance over all ranks, ties to the lowest rank (the
+  /// earliest subject, as in one process). Default none.
+  ProcessGroup* group = nullptr;
 };
 
 /// Projects every prototype of `model` onto its closest own-class latent vector among the
 /// cohort subjects `train_indices` (unaugmented, model in eval mode, no gradients; the model's
 /// training mode is restored afterwards). Ties keep the first subject / voxel met. A class
-/// without a training subject leaves its prototypes unchanged (subject_index -1).
+/// without a training subject leaves its prototypes unchanged (subject_index -1). With
+/// options.group, `train_indices` is this rank's slice (see PushOptions::group).
 PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohort& cohort,
                            const std::vector<int64_t>& train_indices, const PushOptions& options = {});
 

@@ -20,6 +20,7 @@
 #include "mprotonet/core/error_text.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/loader.h"
+#include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/schedule.h"
 #include "mprotonet/engines/train_step.h"
@@ -352,11 +353,15 @@ class FoldTrainer {
         work_dir_(work_dir),
         fold_(fold),
         device_(parse_device(options.device)),
-        precision_(parse_precision(options.precision)) {
+        precision_(parse_precision(options.precision)),
+        group_(process_group()) {
     validate_train_options(o_);
+    root_ = group_ == nullptr || group_->is_root();
+    o_.verbose = o_.verbose && root_;  // one log per run: rank 0's
     check(o_.batch_size >= 1, "training: batch_size must be >= 1, got " + std::to_string(o_.batch_size));
     model_ = nets::build_model(config_, o_.seed);
     model_->to(device_);
+    if (group_) broadcast_module(*group_, *model_);  // every rank starts from rank 0's weights
     proto_ = std::dynamic_pointer_cast<nets::MProtoNet3DImpl>(model_);
     loss_ = o_.loss ? *o_.loss : (proto_ ? LossOptions::for_p_mode(model_->p_mode()) : LossOptions{});
     plan_ = StepPlan(proto_ != nullptr, o_);
@@ -382,14 +387,20 @@ class FoldTrainer {
     lo.augment = o_.augment;
     lo.seed = Rng::derive(o_.seed, {kStreamLoader}).next_u64();
     lo.workers = o_.loader_workers;
+    if (group_) {
+      lo.shard_rank = group_->rank();
+      lo.shard_count = group_->size();
+    }
     loader_ = std::make_unique<BatchLoader>(cohort_, train_, lo);
   }
 
   FoldTrainResult run(bool resume) {
-    fs::create_directories(work_dir_);
+    if (root_) fs::create_directories(work_dir_);
     int64_t next = 0;
-    if (resume && fs::exists(checkpoint_path(work_dir_))) next = load_checkpoint();
-    else if (!resume && fs::exists(checkpoint_path(work_dir_)))
+    bool have_checkpoint = root_ && fs::exists(checkpoint_path(work_dir_));  // rank 0's view decides
+    if (group_) have_checkpoint = group_->broadcast_value(have_checkpoint ? 1 : 0) != 0;
+    if (resume && have_checkpoint) next = load_checkpoint();
+    else if (!resume && have_checkpoint)
       throw Error(checkpoint_path(work_dir_).string() + " exists (an earlier, unfinished run); use --resume to continue "
                                                          "it or choose another output folder");
     if (next > 0 && o_.verbose)
@@ -398,8 +409,10 @@ class FoldTrainer {
     for (int64_t s = next; s < plan_.size(); ++s) {
       EpochRecord rec = run_step(s);
       history_.push_back(rec);
-      save_checkpoint(s + 1);
-      write_history();
+      if (root_) {  // outputs: rank 0 only
+        save_checkpoint(s + 1);
+        write_history();
+      }
       if (o_.verbose) print_line(rec);
       if (o_.stop_after_steps >= 0 && s + 1 >= o_.stop_after_steps && s + 1 < plan_.size()) {
         result.completed = false;
@@ -435,7 +448,9 @@ class FoldTrainer {
                              PushOptions po;
                              po.batch_size = o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size;
                              po.device = device_;
-                             return push_prototypes(*proto_, cohort_, train_, po);
+                             po.group = group_;  // each rank searches a slice; the best of all wins
+                             return push_prototypes(
+                                 *proto_, cohort_, group_ ? contiguous_shard(train_, group_->rank(), group_->size()) : train_, po);
                            });
       push_->epoch = st.epoch;
       double mean = 0.0;
@@ -454,6 +469,9 @@ class FoldTrainer {
     if (eval_now)
       rec.test = metrics_of(predict(*model_, cohort_, test_, o_.eval_batch_size > 0 ? o_.eval_batch_size : o_.batch_size,
                                     device_, o_.precision));
+    // Running statistics (BatchNorm) are rank 0's on every rank, as with DataParallel, whose
+    // replicas' statistics are discarded; parameters are equal already (averaged gradients).
+    if (group_) broadcast_buffers(*group_, *model_);
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return rec;
   }
@@ -479,7 +497,8 @@ class FoldTrainer {
       const auto y = batch->labels.to(device_);
       Rng rng = Rng::derive(o_.seed, {kStreamMapping, static_cast<uint64_t>(s), static_cast<uint64_t>(batch->batch_index)});
       auto [terms, logits] = batch_objective(*model_, st.kind, x, y, class_weights_, loss_, rng, precision_, device_);
-      const auto values = terms.values();
+      auto values = terms.values();
+      if (group_) values = mean_over_ranks(values);  // every rank sees (and stops on) the same figures
       if (!std::isfinite(values.at("total"))) {
         std::ostringstream msg;
         msg << "fold " << fold_ << ", epoch " << st.epoch << " (" << step_kind_name(st.kind)
@@ -493,8 +512,11 @@ class FoldTrainer {
       }
       opt.zero_grad();
       terms.total.backward();
+      if (group_) average_gradients(*group_, *model_);
       opt.step();
-      acc.update(logits.detach(), y);
+      if (group_) acc.update(torch::cat(group_->all_gather(logits.detach().to(torch::kCPU, torch::kFloat))),
+                             torch::cat(group_->all_gather(y.to(torch::kCPU))));
+      else acc.update(logits.detach(), y);
       for (const auto& [k, v] : values) sums[k] += v;
       ++nb;
       if (bar) std::cerr << "\r  [fold " << fold_ << "] " << step_kind_name(st.kind) << " batch " << nb << "/" << total_batches
@@ -503,6 +525,17 @@ class FoldTrainer {
     if (bar) std::cerr << "\r\033[K" << std::flush;
     for (auto& [k, v] : sums) rec.losses[k] = v / static_cast<double>(nb);
     rec.train = acc.aggregate();
+  }
+
+  std::map<std::string, double> mean_over_ranks(const std::map<std::string, double>& values) {
+    std::vector<double> v;
+    for (const auto& kv : values) v.push_back(kv.second);
+    auto t = torch::tensor(v, torch::kDouble);
+    group_->average({t});
+    std::map<std::string, double> out;
+    int64_t i = 0;
+    for (const auto& kv : values) out[kv.first] = t[i++].item<double>();
+    return out;
   }
 
   // ---- checkpoints
@@ -548,18 +581,31 @@ class FoldTrainer {
   int64_t load_checkpoint() {
     const fs::path path = checkpoint_path(work_dir_);
     return with_context("while resuming from " + path.string(), [&]() -> int64_t {
+      // Rank 0 reads and checks the file and hands its bytes to the others (no shared folder needed).
+      std::string bytes;
+      std::exception_ptr failure;
+      if (root_) {
+        try {
+          zip::verify_archive(path);  // LibTorch's reader does not check the records' CRC-32
+          bytes = read_text_file(path);  // whole file, binary-safe
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      if (group_) bytes = group_->broadcast_bytes(bytes);
+      if (failure) std::rethrow_exception(failure);
+      check(!bytes.empty(), "rank 0 could not read the checkpoint (see its message)");
       try {
-        return read_checkpoint(path);
+        return read_checkpoint(bytes);
       } catch (const c10::Error& e) {  // LibTorch's message without its stack trace
         throw Error("the checkpoint is unreadable (" + brief_error_text(e) + ")");
       }
     });
   }
 
-  int64_t read_checkpoint(const fs::path& path) {
-    zip::verify_archive(path);  // LibTorch's reader does not check the records' CRC-32
+  int64_t read_checkpoint(const std::string& bytes) {
     torch::serialize::InputArchive ar;
-    ar.load_from(path.string());
+    ar.load_from(bytes.data(), bytes.size());
     c10::IValue meta_v, model_v;
     ar.read("meta", meta_v);
     const auto meta = nlohmann::json::parse(meta_v.toStringRef());
@@ -579,7 +625,7 @@ class FoldTrainer {
     check(names.size() == tensors.size(), "the checkpoint's tensor list is inconsistent");
     NamedTensors state;
     for (size_t i = 0; i < names.size(); ++i) state.emplace_back(names[i], tensors[i]);
-    nets::load_model_state(*model_, state, path.string());
+    nets::load_model_state(*model_, state, checkpoint_path(work_dir_).string());
     torch::serialize::InputArchive joint;
     ar.read("joint_optimizer", joint);
     joint_->load(joint);
@@ -646,6 +692,8 @@ class FoldTrainer {
   int fold_;
   torch::Device device_;
   Precision precision_;
+  ProcessGroup* group_ = nullptr;  ///< data-parallel training when set (distributed.h)
+  bool root_ = true;               ///< writes the outputs (rank 0, or the only process)
   nets::Classifier model_;
   std::shared_ptr<nets::MProtoNet3DImpl> proto_;
   LossOptions loss_;
