@@ -13,6 +13,7 @@
 
 #include "apps/commands.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/experiment.h"
 
 namespace fs = std::filesystem;
@@ -69,6 +70,7 @@ int run_demo(DemoCommand& c) {
                    static_cast<int64_t>(std::lround(155 / o.synth.spacing))};
   o.log = [](const std::string& line) { std::cerr << line << "\n"; };
   const fs::path report = run_experiment(o);
+  if (process_rank() != 0) return 0;  // data-parallel: rank 0 reports
   std::cout << "demo finished: open " << report.string() << "\n";
   return 0;
 }

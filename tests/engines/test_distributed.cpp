@@ -416,6 +416,33 @@ TEST(DataParallelCli, AKilledRankStopsTheOtherWithAnErrorAndResumeContinues) {
 }
 
 
+TEST(DataParallelCli, TheMainJobOnTwoProcessesWritesOneReport) {
+  test::TempDir dir;
+  const std::string cli = q(test::cli_path());
+  const std::string cmd = in_private_network(
+      torchrun(2) + cli + " demo --out " + q(dir / "demo") +
+      " --cases 12 --synth-spacing 6 --spacing 8 --epochs 1 --cnn-epochs 1 --batch-size 4 --last-layer-epochs 1"
+      " --faithfulness-subjects 1 --faithfulness-steps 4 --missing-modalities false --report-cases 1"
+      " --models CNN3D,MProtoNet3D_pm5");
+  if (cmd.empty()) GTEST_SKIP() << "no permission to create a network namespace (unshare -n)";
+  const auto r = test::run_command(cmd);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  size_t banners = 0;
+  for (size_t at = 0; (at = r.output.find("row 2/2 MProtoNet C", at)) != std::string::npos; ++at) ++banners;
+  EXPECT_EQ(banners, 1u) << "one log (rank 0's), not one per process\n" << r.output;
+  EXPECT_TRUE(fs::exists(dir / "demo" / "report.html"));
+  EXPECT_TRUE(fs::exists(dir / "demo" / "comparison.json"));
+  for (const char* model : {"CNN3D", "MProtoNet3D_pm5"}) {
+    const fs::path run = dir / "demo" / "runs" / model;
+    EXPECT_EQ(json::parse(read_text_file(run / "run.json")).at("distributed").at("world_size"), 2) << model;
+    for (int k = 0; k < 3; ++k) {
+      const auto d = json::parse(read_text_file(run / ("fold_" + std::to_string(k)) / "test_predictions.json")).at("distributed");
+      EXPECT_EQ(d.at("weights_digests").at(0), d.at("weights_digests").at(1)) << model << " fold " << k;
+    }
+    EXPECT_TRUE(fs::exists(run / "evaluation.json")) << model;
+  }
+}
+
 // ------------------------------------------------------------------------------ Slurm
 bool have(const std::string& program) { return test::run_command("command -v " + program + " >/dev/null 2>&1").exit_code == 0; }
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -20,6 +21,7 @@
 #include "mprotonet/data/splits.h"
 #include "mprotonet/engines/comparison.h"
 #include "mprotonet/engines/cross_validation.h"
+#include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/nets/model_config.h"
@@ -205,10 +207,19 @@ int64_t effective_batch_size(const ExperimentOptions& o, const Dataset& ds, std:
 
 fs::path run_experiment(const ExperimentOptions& o) {
   validate(o);
-  const auto log = o.log ? o.log : [](const std::string& line) { std::cerr << line << "\n"; };
+  // Data-parallel (distributed.h): every rank trains every row together; rank 0 alone writes the
+  // cohort, the cache, the evaluations, the comparison and the report while the others wait.
+  ProcessGroup* const group = process_group();
+  const bool root = group == nullptr || group->is_root();
+  constexpr std::chrono::hours kWaitForRankZero{24};
+  std::function<void(const std::string&)> log = [](const std::string& line) { std::cerr << line << "\n"; };
+  if (o.log) log = o.log;
+  if (!root) log = [](const std::string&) {};
+  std::ostream discard(nullptr);  // no buffer: output is dropped
+  std::ostream& progress = root ? std::cerr : discard;
   const auto start = Clock::now();
   std::error_code ec;
-  fs::create_directories(o.out_dir, ec);
+  if (root) fs::create_directories(o.out_dir, ec);
   if (ec) throw Error("cannot create output folder " + o.out_dir.string() + ": " + ec.message());
   const int rows = static_cast<int>(o.models.size());
   const int stages = 4 + 2 * rows;
@@ -222,17 +233,18 @@ fs::path run_experiment(const ExperimentOptions& o) {
   // 1. Cohort.
   fs::path data = o.data_dir;
   auto t = Clock::now();
+  if (group && !root) group->barrier(kWaitForRankZero);  // rank 0 writes the cohort and the cache
   if (data.empty()) {
     data = o.out_dir / "data";
     SyntheticOptions synth = o.synth;
     synth.seed = o.seed;
     banner("synthetic cohort: " + std::to_string(synth.cases) + " cases -> " + data.string());
-    write_synthetic_cohort(data, synth, [&](int done, int total) {
+ if (root) write_synthetic_cohort(data, synth, [&](int done, int total) {
       const double sec = seconds_since(t);
       std::cerr << "\r  " << done << "/" << total << " cases, " << static_cast<int>(sec) << " s, ETA "
                 << static_cast<int>(sec / done * (total - done)) << " s   " << std::flush;
     });
-    std::cerr << "\n";
+    progress << "\n";
   } else {
     banner("dataset " + data.string());
   }
@@ -248,9 +260,10 @@ fs::path run_experiment(const ExperimentOptions& o) {
   copts.preprocess.spacing_mm = o.spacing_mm;
   copts.cache_root = o.out_dir / "cache";
   const auto cohort = PreprocessedCohort::build(ds, copts, [&](int64_t done, int64_t total, const std::string&, bool) {
-    std::cerr << "\r  " << done << "/" << total << " subjects   " << std::flush;
+    progress << "\r  " << done << "/" << total << " subjects   " << std::flush;
   });
-  std::cerr << "\n";
+  progress << "\n";
+  if (group && root) group->barrier(kWaitForRankZero);
   timing["preprocessing"] = seconds_since(t);
   std::string batch_note;
   const int64_t batch_size = effective_batch_size(o, ds, batch_note);
@@ -270,6 +283,7 @@ fs::path run_experiment(const ExperimentOptions& o) {
             {"runs", json::array()},
             {"seconds", timing}};
   auto save = [&] {
+    if (!root) return;
     demo["seconds"] = timing;
     demo["seconds"]["total"] = seconds_since(start);
     write_text_atomically(o.out_dir / "demo.json", demo.dump(2) + "\n");
@@ -293,6 +307,7 @@ fs::path run_experiment(const ExperimentOptions& o) {
            o.features + ", n_layers " + std::to_string(o.n_layers) + ", " + o.precision + ")" + eta);
     t = Clock::now();
     const auto result = run_cross_validation(row_options(o, data, model, batch_size));
+    if (!root) continue;  // the next row's training (or the end); rank 0 evaluates meanwhile
     check(result.complete, "training " + model + " did not finish every fold");
     const double row_seconds = seconds_since(t);
     timing["train " + model] = row_seconds;
@@ -327,6 +342,8 @@ fs::path run_experiment(const ExperimentOptions& o) {
     timing["evaluate " + model] = seconds_since(t);
     save();
   }
+
+  if (!root) return o.out_dir / "report.html";  // written by rank 0
 
   // 4. MProtoNet C against every other row, paired per subject.
   const fs::path reference = o.out_dir / "runs" / o.reference_model;
