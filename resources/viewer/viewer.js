@@ -99,11 +99,27 @@
       maps.push(per);
     }
     var allMaps = [].concat.apply([], maps);
+    // Prototype sources: decoded on first use (a report holds many).
+    var sources = data.sources || [], sourceImages = data.source_images || [];
+    var sourceCache = {};
+    async function sourceVolumes(s) {
+      if (!sourceCache[s]) {
+        var src = sources[s], imgs = [];
+        for (var i = 0; i < sourceImages[src.images].length; i++)
+          imgs.push(await image(sourceImages[src.images][i], { colormap: 'gray', colorbarVisible: false }));
+        var map = await image(src.map, { colormap: 'warm', opacity: 0.6, cal_min: src.map.cal_min, cal_max: src.map.cal_max });
+        sourceCache[s] = { bases: imgs, map: map };
+      }
+      return sourceCache[s];
+    }
 
     var baseSel = q(root, 'mpv-base'), mapSel = q(root, 'mpv-map'), opacity = q(root, 'mpv-opacity');
     var labelSel = q(root, 'mpv-labels'), layout = q(root, 'mpv-layout'), info = q(root, 'mpv-info');
+    var sourceSel = q(root, 'mpv-source');
+    var shownSource = null;  // decoded volumes of the source shown, or null: the case itself
     function current() {
       var b = baseSel ? Number(baseSel.value) : 0;
+      if (shownSource) return { want: [shownSource.bases[b], shownSource.map], map: shownSource.map, outline: 0 };
       var want = [bases[b]];
       var lab = labelSel ? labelSel.value : 'off';
       if (labels && lab !== 'off') want.push(labels);
@@ -127,6 +143,21 @@
     }
     nv.onLocationChange = function (d) { if (info) info.textContent = d.string; };
     [baseSel, mapSel, opacity, labelSel].forEach(function (e) { if (e) e.addEventListener('input', show); });
+    async function showSource() {
+      var s = sourceSel ? Number(sourceSel.value) : -1;
+      shownSource = s >= 0 ? await sourceVolumes(s) : null;
+      if (mapSel) mapSel.disabled = !!shownSource;
+      if (labelSel) labelSel.disabled = !!shownSource;
+      show();
+    }
+    if (sourceSel) sourceSel.addEventListener('input', function () {
+      showSource().catch(function (e) { status.textContent = 'Could not open the source case: ' + e.message; });
+    });
+    root.mpvOpenSource = async function (s) {
+      sourceSel.value = String(s);
+      await showSource();
+      root.scrollIntoView({ behavior: 'smooth', block: 'center' });
+    };
     if (layout) layout.addEventListener('input', function () {
       nv.setSliceType(Number(layout.value));
     });
@@ -146,9 +177,28 @@
       mapSel.value = old;
       show();
     }
-    return { id: root.id, ok: before.lit > 0 && changed !== false, lit: before.lit, pixels: before.pixels, overlay_changes: changed,
+    // A prototype's source case replaces the case and draws too.
+    var source = null;
+    if (sourceSel && sources.length > 0) {
+      sourceSel.value = '0';
+      await showSource();
+      var s0 = snapshot(nv);
+      source = s0.lit > 0 && s0.sum !== before.sum;
+      sourceSel.value = '-1';
+      await showSource();
+    }
+    return { id: root.id, ok: before.lit > 0 && changed !== false && source !== false, lit: before.lit, pixels: before.pixels,
+             overlay_changes: changed, source_draws: source, sources: sources.length,
              volumes: bases.length + (labels ? 1 : 0) + allMaps.length };
   }
+
+  // "open in the 3D view" buttons of the prototype cards.
+  document.addEventListener('click', function (e) {
+    var b = e.target && e.target.closest ? e.target.closest('.mpv-open') : null;
+    if (!b) return;
+    var root = document.getElementById(b.getAttribute('data-viewer'));
+    if (root && root.mpvOpenSource) root.mpvOpenSource(Number(b.getAttribute('data-source')));
+  });
 
   function start() {
     var roots = Array.prototype.slice.call(document.querySelectorAll('.mpv'));
