@@ -22,8 +22,11 @@ const char* kFlags =
     " --headless=new --no-sandbox --enable-unsafe-swiftshader --use-angle=swiftshader --disable-gpu-sandbox"
     " --allow-file-access-from-files --hide-scrollbars --mute-audio --no-first-run";
 
+// Without the test processes' heap setting (GLIBC_TUNABLES mmap_max=0, tests/CMakeLists.txt):
+// under it Chromium's GPU process cannot start SwiftShader and pages get no WebGL2.
 std::string browser_command(const std::string& args, int timeout_s) {
-  return "timeout -k 10 " + std::to_string(timeout_s) + " " + shell_quote(chromium_path()) + kFlags + " " + args;
+  return "env -u GLIBC_TUNABLES timeout -k 10 " + std::to_string(timeout_s) + " " + shell_quote(chromium_path()) +
+         kFlags + " " + args;
 }
 
 }  // namespace

@@ -133,6 +133,20 @@ TEST(Viewer, BlockEscapesDataAndKeepsTheJsonInsideItsElement) {
   EXPECT_NE(said.find("not included for this case"), std::string::npos) << said;
   EXPECT_NE(said.find("above the limit"), std::string::npos) << said;
   EXPECT_EQ(said.find("mpv-data"), std::string::npos);
+  // Over the limit with prototype sources: the sources go first, said under the viewer.
+  CaseViewer with_sources = v;
+  with_sources.source_images.push_back({"BraTS20_Training_007", v.modalities});
+  with_sources.sources.push_back({"pm5 · prototype #1 (source BraTS20_Training_007)", 0, viewer_map_volume(ramp(0, 1), "s")});
+  const std::string listed = viewer_html(with_sources, "mpv-case2");
+  EXPECT_NE(listed.find("<option value=\"0\">pm5 · prototype #1 (source BraTS20_Training_007)</option>"), std::string::npos);
+  EXPECT_EQ(json::parse(listed.substr(listed.find('{'), listed.rfind('}') - listed.find('{') + 1))["source_images"].size(), 1u);
+  limit_viewer(with_sources, v.embedded_size());
+  EXPECT_TRUE(with_sources.sources.empty() && with_sources.source_images.empty());
+  EXPECT_EQ(with_sources.modalities.size(), 4u);
+  const std::string trimmed = viewer_html(with_sources, "mpv-case2");
+  EXPECT_NE(trimmed.find("source cases are not in the 3D view"), std::string::npos) << trimmed;
+  EXPECT_EQ(trimmed.find("mpv-source"), std::string::npos);
+  EXPECT_NE(trimmed.find("mpv-data"), std::string::npos);
   CaseViewer same = v;
   limit_viewer(same, same.embedded_size());
   EXPECT_EQ(same.modalities.size(), 4u);

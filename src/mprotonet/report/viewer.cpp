@@ -107,12 +107,24 @@ ViewerVolume viewer_map_volume(const Volume& v, const std::string& label) {
 }
 
 void limit_viewer(CaseViewer& viewer, size_t limit) {
-  const size_t n = viewer.embedded_size();
+  size_t n = viewer.embedded_size();
   if (n <= limit) return;
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(1) << "The interactive viewer is not included for this case: its volumes need "
-    << n / 1048576.0 << " MB in the page, above the limit of " << limit / 1048576.0 << " MB.";
-  viewer.note = s.str();
+  auto mb = [](size_t bytes) {
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(1) << bytes / 1048576.0 << " MB";
+    return s.str();
+  };
+  if (!viewer.sources.empty()) {
+    viewer.sources_note = "The prototypes' source cases are not in the 3D view: with them the case's volumes need " +
+                          mb(n) + " in the page, above the limit of " + mb(limit) + ".";
+    viewer.sources.clear();
+    viewer.source_images.clear();
+    n = viewer.embedded_size();
+    if (n <= limit) return;
+  }
+  viewer.note = "The interactive viewer is not included for this case: its volumes need " + mb(n) +
+                " in the page, above the limit of " + mb(limit) + ".";
+  viewer.sources_note.clear();
   viewer.modalities.clear();
   viewer.labels.reset();
   viewer.maps.clear();
@@ -180,6 +192,7 @@ std::string viewer_html(const CaseViewer& viewer, const std::string& dom_id) {
        "<div class=\"mpv-status\">Starting the viewer… (needs JavaScript and WebGL2)</div>\n"
        "<script type=\"application/json\" class=\"mpv-data\">"
     << script_json(data) << "</script>\n</div>\n";
+  if (!viewer.sources_note.empty()) o << "<p class=\"note\">" << h(viewer.sources_note) << "</p>\n";
   return o.str();
 }
 

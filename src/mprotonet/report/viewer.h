@@ -56,6 +56,8 @@ struct CaseViewer {
   std::vector<ViewerSource> sources;
   /// Why the viewer is not shown (set by limit_viewer or by the caller); shown in the page.
   std::string note;
+  /// Why the prototype sources are not in the viewer (set by limit_viewer); shown under it.
+  std::string sources_note;
 
   /// Embedded characters (the base64 of every volume).
   size_t embedded_size() const;
@@ -72,8 +74,9 @@ ViewerVolume viewer_map_volume(const Volume& v, const std::string& label);
 /// model-input grid need a few hundred kB each).
 inline constexpr size_t kMaxViewerEmbedded = 6u << 20;
 
-/// When the viewer's data exceed `limit` characters, drops its volumes and says so in `note`
-/// (the page then shows the note instead of an empty viewer, never nothing).
+/// When the viewer's data exceed `limit` characters, first drops the prototype sources (saying so
+/// in `sources_note`), then, if still too large, every volume (saying so in `note`: the page then
+/// shows the note instead of an empty viewer, never nothing).
 void limit_viewer(CaseViewer& viewer, size_t limit = kMaxViewerEmbedded);
 
 /// The viewer's block: controls, canvas, status line and the embedded data; or, when it has a
