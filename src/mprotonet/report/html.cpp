@@ -636,7 +636,8 @@ void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vect
        "<p class=\"lead\">A few held-out cases, each explained by the model of the fold that held it out. First row: the "
        "four modalities with the tumour outline (red: necrotic core, green: edema, yellow: enhancing). Then, per model, "
        "each method's map for the predicted class (brighter = more attribution) with the tumour outline in cyan, and for "
-       "prototype models the most similar prototypes (\"this looks like that\").</p>\n";
+       "prototype models the most similar prototypes (\"this looks like that\"). The interactive 3D view under the first "
+       "row shows the whole volumes (needs WebGL2; the pictures stay for print).</p>\n";
   for (const auto& n : notes) o << "<p class=\"note\">" << h(n) << "</p>\n";
   if (cases.empty()) o << "<p class=\"note\">No test case shown.</p>\n";
   for (const auto& c : cases) {
@@ -645,6 +646,9 @@ void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vect
       << grade(c.label) << "</span> <span class=\"tag\">" << h(c.kind) << "</span></h3>\n";
     o << "<div class=\"maplabel\">Input, axial slice " << c.slice << ", tumour outline</div>"
       << strip(c.input_image, "input of " + c.id) << "\n";
+    o << "<div class=\"maplabel\">Interactive 3D view <span class=\"sd\">(model-input grid; every map of every model "
+         "below, chosen in \"map\"; prototypes' source cases in \"case\")</span></div>\n"
+      << viewer_html(c.viewer, viewer_id);
     for (const auto& m : c.models) {
       o << "<div class=\"model-view\"><b>" << h(m.run_label) << "</b>";
       if (m.has_prediction) {
@@ -673,9 +677,7 @@ void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vect
       }
       o << "</div>\n";
     }
-    o << "<div class=\"maplabel\">Interactive 3D view <span class=\"sd\">(model-input grid; every map of every model "
-         "above, chosen in \"map\")</span></div>\n"
-      << viewer_html(c.viewer, viewer_id) << "</div>\n";
+    o << "</div>\n";
   }
   o << "</section>\n";
 }
