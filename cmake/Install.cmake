@@ -2,6 +2,7 @@
 # Install rules and the Debian package, included at the end of the top-level CMakeLists.txt.
 #   cmake --install build --prefix P   ->  P/bin/mprotonet
 #                                          P/share/mprotonet/...          (resources/: run-time data)
+#                                          P/share/mprotonet/niivue/      (third_party/niivue/: the viewer)
 #                                          P/share/doc/mprotonet/         (LICENSE, THIRD_PARTY.md, CITATION.cff, README.md)
 #                                          P/share/man/man1/mprotonet.1.gz (help2man, from --help)
 #   cpack --config build/CPackConfig.cmake -G DEB -B OUT  ->  OUT/mprotonet_<version>_<arch>.deb
@@ -18,6 +19,8 @@ set_target_properties(mprotonet PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 install(TARGETS mprotonet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # The lookup in core/resources.cpp assumes the data folder is share/mprotonet beside bin/.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mprotonet)
+# The vendored viewer bundle (report and explain pages copy it beside them), with its licence.
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/third_party/niivue DESTINATION ${CMAKE_INSTALL_DATADIR}/mprotonet)
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE ${PROJECT_SOURCE_DIR}/THIRD_PARTY.md ${PROJECT_SOURCE_DIR}/CITATION.cff
               ${PROJECT_SOURCE_DIR}/README.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -4,10 +4,12 @@
 // run folder imitates `mprotonet train`'s layout (run.json with folds.test_ids, fold_K/model.mpn).
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
 
+#include "common/browser.h"
 #include "common/test_util.h"
 #include "mprotonet/attribution/methods.h"
 #include "mprotonet/core/fs.h"
@@ -176,6 +178,27 @@ TEST(Explain, PrototypeModelWritesEverything) {
   ASSERT_EQ(protos["top"].size(), 3u);
   EXPECT_GE(protos["top"][0]["similarity"].get<double>(), protos["top"][1]["similarity"].get<double>());
   EXPECT_TRUE(protos["top"][0].contains("source"));
+  // index.html: the interactive viewer of the case on its own grid, with every method's map and
+  // the bundle beside it (issue 21); in headless Chromium it draws and switches overlays.
+  EXPECT_EQ(read_json(tmp / "out" / "explanation.json")["viewer"], "index.html");
+  const std::string page = read_text_file(tmp / "out" / "index.html");
+  for (const std::string m : {"mprotonet", "gradcam", "deconvolution", "occlusion"})
+    EXPECT_NE(page.find(">" + m + " map</option>"), std::string::npos) << m;
+  EXPECT_NE(page.find(subject_ids()[0]), std::string::npos);
+  EXPECT_TRUE(fs::is_regular_file(tmp / "out" / "niivue.umd.js"));
+  if (!test::chromium_path().empty()) {
+    const auto c = test::check_in_browser(tmp / "out" / "index.html", "#selftest");
+    ASSERT_FALSE(c.viewers.empty()) << c.output.substr(0, 4000);
+    const json v = json::parse(c.viewers);
+    ASSERT_EQ(v.size(), 1u) << c.viewers;
+    EXPECT_TRUE(v[0]["ok"].get<bool>()) << c.viewers;
+    EXPECT_TRUE(v[0].value("overlay_changes", false)) << c.viewers;
+    EXPECT_EQ(v[0].value("volumes", 0), 4 + 1 + 4) << c.viewers;  // modalities, seg, four maps
+    EXPECT_EQ(c.errors, "[]") << c.output.substr(0, 4000);
+    EXPECT_EQ(c.console, "");
+  } else if (std::getenv("CI")) {
+    ADD_FAILURE() << "chromium is not installed (scripts/setup.sh installs it) and CI is set";
+  }
   // A wrong --spacing is refused with the shapes named.
   r = test::run_command(test::shell_quote(test::cli_path().string()) + " explain --model " +
                         (tmp / "model.mpn").string() + " --case " + case_dir.string() + " --out " +

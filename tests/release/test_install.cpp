@@ -2,7 +2,7 @@
 // tests/release: `cmake --install build --prefix P` into a temporary prefix, then the installed
 // binary used from there: its files (binary, data, licence and notices, man page), its data
 // lookup (the installed copy, never the source tree), and a whole small workflow (synth, train,
-// evaluate, report, predict) whose outputs record the version and commit of the build.
+// evaluate, report, predict, explain) whose outputs record the version and commit of the build.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +66,11 @@ TEST_F(Installed, LaysOutTheBinaryDataDocumentsAndManPage) {
     ++data_files;
   }
   EXPECT_GE(data_files, 1);
+  // The vendored viewer (third_party/niivue/) beside the data, with its licence, identical.
+  for (const char* f : {"niivue.umd.js", "LICENSE", "README.md"}) {
+    ASSERT_TRUE(fs::is_regular_file(data_dir() / "niivue" / f)) << f;
+    EXPECT_EQ(read_text_file(data_dir() / "niivue" / f), read_text_file(test::source_dir() / "third_party" / "niivue" / f)) << f;
+  }
 
   // Licence, notices, citation and README in share/doc/mprotonet, identical.
   for (const char* doc : {"LICENSE", "THIRD_PARTY.md", "CITATION.cff", "README.md"}) {
@@ -170,6 +175,12 @@ TEST_F(Installed, RunsAWorkflowWhoseOutputsRecordTheBuild) {
   ASSERT_EQ(a.at("probabilities").size(), 1u);
   EXPECT_NEAR(a["probabilities"][0][1].get<double>(), b["probabilities"][0][1].get<double>(), 1e-6);
   EXPECT_EQ(a.at("predicted"), b.at("predicted"));
+
+  // explain's viewer page takes the installed NiiVue bundle (share/mprotonet/niivue/).
+  ASSERT_TRUE(ok(installed("explain --model " + q(run / "fold_0" / "model.mpn") + " --case " + q(case_dir) + " --out " +
+                           q(work / "explain") + " --methods gradcam")));
+  EXPECT_NE(read_text_file(work / "explain" / "index.html").find("<script src=\"niivue.umd.js\">"), std::string::npos);
+  EXPECT_EQ(read_text_file(work / "explain" / "niivue.umd.js"), read_text_file(data_dir() / "niivue" / "niivue.umd.js"));
 }
 
 }  // namespace

@@ -173,6 +173,15 @@ TEST(ReportE2E, ReportHasEverySectionAndEveryImageExists) {
   int cases = 0;
   for (size_t p = html.find("<div class=\"case\">"); p != std::string::npos; p = html.find("<div class=\"case\">", p + 1)) ++cases;
   EXPECT_EQ(cases, 4);
+  // Each case has its interactive viewer, with the bundle beside the page (issue 21).
+  int viewers = 0;
+  for (size_t p = html.find("<div class=\"mpv\""); p != std::string::npos; p = html.find("<div class=\"mpv\"", p + 1)) ++viewers;
+  EXPECT_EQ(viewers, 4);
+  EXPECT_EQ(read_text_file(demo_dir() / "report_files" / "niivue.umd.js"),
+            read_text_file(test::source_dir() / "third_party" / "niivue" / "niivue.umd.js"));
+  EXPECT_NE(html.find("<script src=\"report_files/niivue.umd.js\"></script>"), std::string::npos);
+  EXPECT_NE(html.find("MProtoNet3D_pm5 · GradCAM"), std::string::npos);  // every model's maps in the viewer
+  EXPECT_NE(html.find("CNN3D · GradCAM"), std::string::npos);
   EXPECT_NE(html.find("true grade HGG"), std::string::npos);
   EXPECT_NE(html.find("true grade LGG"), std::string::npos);
   // The CLI regenerates it and says where it is.
@@ -200,11 +209,22 @@ TEST(ReportE2E, EveryImageLoadsInHeadlessChromiumWithoutConsoleErrors) {
   o.log = [](const std::string&) {};
   const fs::path html_path = write_report(o);
   const auto n_img = img_sources(read_text_file(html_path)).size();
-  const auto c = test::check_in_browser(html_path);
+  const auto c = test::check_in_browser(html_path, "#selftest");
   EXPECT_EQ(c.images, static_cast<int>(n_img)) << c.output.substr(0, 3000);
   EXPECT_EQ(c.broken, "[]") << c.output.substr(0, 3000);
   EXPECT_EQ(c.errors, "[]");
   EXPECT_EQ(c.console, "");
+  // Every case's viewer (WebGL2 through SwiftShader) draws, and switching its overlay changes
+  // the picture (resources/viewer/viewer.js, #selftest).
+  ASSERT_FALSE(c.viewers.empty()) << "no viewer self-test verdict: " << c.output.substr(0, 3000);
+  const json v = json::parse(c.viewers);
+  ASSERT_EQ(v.size(), 4u) << c.viewers;
+  for (const auto& e : v) {
+    EXPECT_TRUE(e["ok"].get<bool>()) << e.dump();
+    EXPECT_GT(e.value("lit", 0), 1000) << e.dump();
+    EXPECT_EQ(e.value("overlay_changes", false), true) << e.dump();
+    EXPECT_EQ(e.value("volumes", 0), 4 + 1 + 3) << e.dump();  // modalities, labels, pm5 (2 maps) + CNN (1 map)
+  }
   // The check itself works: a page with a missing image is caught.
   write_text_atomically(demo_dir() / "broken.html",
                         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body><img src=\"nope.png\"></body></html>");

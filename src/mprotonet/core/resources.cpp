@@ -45,6 +45,9 @@ std::vector<fs::path> resource_dirs() {
 #if defined(MPROTONET_SOURCE_RESOURCES) && defined(MPROTONET_BUILD_TREE)
   if (const fs::path exe = executable_dir(); !exe.empty() && inside(exe, MPROTONET_BUILD_TREE)) {
     dirs.emplace_back(MPROTONET_SOURCE_RESOURCES);
+#if defined(MPROTONET_SOURCE_THIRD_PARTY)
+    dirs.emplace_back(MPROTONET_SOURCE_THIRD_PARTY);  // vendored code (niivue/), installed beside resources/
+#endif
   }
 #endif
   return dirs;

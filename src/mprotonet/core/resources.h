@@ -13,7 +13,9 @@ namespace mprotonet {
 /// The folders searched for run-time data, in order:
 ///  1. $MPROTONET_DATA_DIR, when set (must exist; an Error otherwise);
 ///  2. <folder of the running executable>/../share/mprotonet (an installed copy);
-///  3. the source tree's resources/ folder, only for an executable inside the build folder it
+///  3. the source tree's resources/ and third_party/ folders (the latter holds the vendored
+///     viewer, niivue/, which an installation puts beside the data in share/mprotonet/), only
+///     for an executable inside the build folder it
 ///     was built in (the CLI, tests and benchmarks run from there): an installed or copied
 ///     binary never reads the source tree, so a missing installed file is an error, not a
 ///     silent fallback to files that may differ or vanish.

@@ -29,6 +29,7 @@
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
 #include "mprotonet/report/prototype_view.h"
+#include "mprotonet/report/viewer.h"
 #include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
@@ -571,6 +572,8 @@ json explain_case(const ExplainOptions& o) {
   const Volume t1 = read_nifti(files.images[0]);
   const Affine& grid_affine = pc.images[0].affine;
   json index{{"case", files.id}, {"prediction", "prediction.json"}, {"maps", json::object()}};
+  ExplainPage page{files.id, pj["predicted_grade"].get<std::string>(), pred.probabilities[0][1].item<double>(),
+                   {files.images.begin(), files.images.end()}, files.seg, {}, {"prediction.json", "explanation.json"}};
   auto target = torch::tensor({predicted}, torch::kLong);
   for (auto m : o.methods) {
     const auto name = attribution::map_method_name(m);
@@ -589,6 +592,8 @@ json explain_case(const ExplainOptions& o) {
     write_nifti(o.out_dir / (name + "_preprocessed.nii.gz"), mv, DataType::kFloat32);
     Volume back = resample(mv, t1.shape, t1.affine, Interpolation::kLinear);
     write_nifti(o.out_dir / (name + ".nii.gz"), back, DataType::kFloat32);
+    page.files.push_back(name + ".nii.gz");
+    page.maps.emplace_back(name, std::move(back));
     json entry{{"t1_grid", name + ".nii.gz"}, {"preprocessed_grid", name + "_preprocessed.nii.gz"}};
     const bool per_channel = (map - map[0].unsqueeze(0)).abs().max().item<double>() > 0;
     if (per_channel)
@@ -614,6 +619,7 @@ json explain_case(const ExplainOptions& o) {
     }
     write_png(o.out_dir / (name + "_panels.png"), tile_images(panels, 4));
     entry["panels"] = name + "_panels.png";
+    page.files.push_back(name + "_panels.png");
     entry["peak_voxel"] = pv;
     index["maps"][name] = entry;
     log("explain: wrote " + name + " maps and panels");
@@ -669,6 +675,8 @@ json explain_case(const ExplainOptions& o) {
     write_text_atomically(o.out_dir / "prototypes.json", pj2.dump(2) + "\n");
     index["prototypes"] = "prototypes.json";
   }
+  write_explain_page(o.out_dir, page);  // index.html: the interactive viewer (report/viewer.h)
+  index["viewer"] = "index.html";
   write_text_atomically(o.out_dir / "explanation.json", index.dump(2) + "\n");
   return index;
 }

@@ -758,11 +758,15 @@ Volume read_nifti(const fs::path& path) {
   return out;
 }
 
-void write_nifti(const fs::path& path, const Volume& v, DataType dtype) {
+namespace {
+
+// The single-file NIfTI-1 image (header, empty extension, voxels) of write_nifti, in memory.
+// `path` only names the output in messages.
+std::vector<unsigned char> nifti1_image_bytes(const fs::path& path, const Volume& v, DataType dtype,
+                                              double scl_slope, double scl_inter) {
   quiet_nifticlib();
-  const std::string name = path.filename().string();
-  const bool gz = ends_with(name, ".nii.gz");
-  if (!gz && !ends_with(name, ".nii")) fail(path, "NIfTI output name must end in .nii or .nii.gz");
+  if (!std::isfinite(scl_slope) || scl_slope == 0 || !std::isfinite(scl_inter))
+    fail(path, "scaling must be finite with a non-zero slope");
   if (dtype != DataType::kFloat32 && dtype != DataType::kInt16 && dtype != DataType::kUInt8)
     fail(path, "cannot write datatype " + to_string(dtype) + "; supported: float32, int16, uint8");
   for (int i = 0; i < 3; ++i)
@@ -814,8 +818,8 @@ void write_nifti(const fs::path& path, const Volume& v, DataType dtype) {
   nim->qform_code = NIFTI_XFORM_SCANNER_ANAT;
   nim->sform_code = NIFTI_XFORM_SCANNER_ANAT;
   nim->sto_xyz = m;
-  nim->scl_slope = 1.0;
-  nim->scl_inter = 0.0;
+  nim->scl_slope = static_cast<float>(scl_slope);
+  nim->scl_inter = static_cast<float>(scl_inter);
   nim->xyz_units = NIFTI_UNITS_MM;
   nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
   nim->iname_offset = 352;
@@ -823,14 +827,44 @@ void write_nifti(const fs::path& path, const Volume& v, DataType dtype) {
   if (nifti_convert_nim2n1hdr(nim.get(), &hdr) != 0) fail(path, "nifticlib could not build a NIfTI-1 header");
   hdr.vox_offset = 352;
 
+  std::vector<unsigned char> file(352 + bytes.size(), 0);  // header, 4 zero extension bytes, voxels
+  static_assert(sizeof(hdr) == 348, "NIfTI-1 header is 348 bytes");
+  std::memcpy(file.data(), &hdr, sizeof(hdr));
+  std::copy(bytes.begin(), bytes.end(), file.begin() + 352);
+  return file;
+}
+
+}  // namespace
+
+void write_nifti(const fs::path& path, const Volume& v, DataType dtype) {
+  const std::string name = path.filename().string();
+  const bool gz = ends_with(name, ".nii.gz");
+  if (!gz && !ends_with(name, ".nii")) fail(path, "NIfTI output name must end in .nii or .nii.gz");
+  const std::vector<unsigned char> file = nifti1_image_bytes(path, v, dtype, 1.0, 0.0);
   write_atomically(path, [&](const fs::path& tmp) {
     GzWriter out(tmp, gz);
-    out.write(&hdr, sizeof(hdr));
-    const char extender[4] = {0, 0, 0, 0};
-    out.write(extender, 4);
-    out.write(bytes.data(), static_cast<int64_t>(bytes.size()));
+    out.write(file.data(), static_cast<int64_t>(file.size()));
     out.close();
   });
+}
+
+std::vector<uint8_t> encode_nifti_gz(const Volume& v, DataType dtype, double scl_slope, double scl_inter) {
+  const fs::path shown = "<in-memory NIfTI>";
+  const std::vector<unsigned char> file = nifti1_image_bytes(shown, v, dtype, scl_slope, scl_inter);
+  // gzip (RFC 1952: windowBits 15 + 16), level 1 as write_nifti.
+  z_stream zs{};
+  if (deflateInit2(&zs, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) fail(shown, "zlib could not start");
+  std::vector<uint8_t> out(deflateBound(&zs, static_cast<uLong>(file.size())) + 32);
+  zs.next_in = const_cast<unsigned char*>(file.data());
+  zs.avail_in = static_cast<uInt>(file.size());
+  zs.next_out = out.data();
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  const size_t n = zs.total_out;
+  deflateEnd(&zs);
+  if (rc != Z_STREAM_END) fail(shown, "zlib could not compress the image (error " + std::to_string(rc) + ")");
+  out.resize(n);
+  return out;
 }
 
 }  // namespace mprotonet

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "mprotonet/io/volume.h"
 
@@ -54,5 +55,12 @@ Volume read_nifti(const std::filesystem::path& path);
 /// zooms when the affine has shear); pixdim = voxel sizes; scl_slope 1, scl_inter 0. Written
 /// to a temporary sibling and renamed, so an existing file is replaced only by a complete one.
 void write_nifti(const std::filesystem::path& path, const Volume& v, DataType dtype);
+
+/// The gzipped bytes of the .nii.gz file write_nifti would write, kept in memory (volumes
+/// embedded in a web page), with scl_slope / scl_inter set as given (stored values `q` mean
+/// scl_inter + scl_slope * q: a uint8 image can carry a float range). The volume's values are the
+/// stored ones (integer types: already in range). Same checks and Errors as write_nifti; the slope
+/// must be finite and non-zero.
+std::vector<uint8_t> encode_nifti_gz(const Volume& v, DataType dtype, double scl_slope = 1.0, double scl_inter = 0.0);
 
 }  // namespace mprotonet

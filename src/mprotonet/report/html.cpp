@@ -21,6 +21,7 @@
 #include "mprotonet/metrics/significance.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/report/comparison_section.h"
+#include "mprotonet/report/viewer.h"
 
 namespace mprotonet {
 
@@ -56,6 +57,16 @@ std::string url_path(const fs::path& relative) {
     }
   }
   return out;
+}
+
+std::string method_label(const std::string& m) {
+  static const std::map<std::string, std::string> names{{"mprotonet", "MProtoNet map"},
+                                                        {"gradcam", "GradCAM"},
+                                                        {"guided-gradcam", "Guided GradCAM"},
+                                                        {"deconvolution", "Deconvolution"},
+                                                        {"occlusion", "Occlusion"}};
+  auto it = names.find(m);
+  return it != names.end() ? it->second : m;
 }
 
 namespace {
@@ -129,16 +140,6 @@ json at(const json& j, const char* pointer) {
 std::string grade(int label) { return label == 1 ? "HGG" : "LGG"; }
 
 std::string native_method(const ReportRun& r) { return r.prototype_model() ? "mprotonet" : "gradcam"; }
-
-std::string method_label(const std::string& m) {
-  static const std::map<std::string, std::string> names{{"mprotonet", "MProtoNet map"},
-                                                        {"gradcam", "GradCAM"},
-                                                        {"guided-gradcam", "Guided GradCAM"},
-                                                        {"deconvolution", "Deconvolution"},
-                                                        {"occlusion", "Occlusion"}};
-  auto it = names.find(m);
-  return it != names.end() ? it->second : m;
-}
 
 std::string method_css_colour(const std::string& m) {
   try {
@@ -635,14 +636,19 @@ void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vect
        "<p class=\"lead\">A few held-out cases, each explained by the model of the fold that held it out. First row: the "
        "four modalities with the tumour outline (red: necrotic core, green: edema, yellow: enhancing). Then, per model, "
        "each method's map for the predicted class (brighter = more attribution) with the tumour outline in cyan, and for "
-       "prototype models the most similar prototypes (\"this looks like that\").</p>\n";
+       "prototype models the most similar prototypes (\"this looks like that\"). The interactive 3D view under the first "
+       "row shows the whole volumes (needs WebGL2; the pictures stay for print).</p>\n";
   for (const auto& n : notes) o << "<p class=\"note\">" << h(n) << "</p>\n";
   if (cases.empty()) o << "<p class=\"note\">No test case shown.</p>\n";
   for (const auto& c : cases) {
+    const std::string viewer_id = "mpv-case" + std::to_string(&c - cases.data());
     o << "<div class=\"case\"><h3>" << h(c.id) << " <span class=\"tag " << (c.label == 1 ? "hgg" : "lgg") << "\">true grade "
       << grade(c.label) << "</span> <span class=\"tag\">" << h(c.kind) << "</span></h3>\n";
     o << "<div class=\"maplabel\">Input, axial slice " << c.slice << ", tumour outline</div>"
       << strip(c.input_image, "input of " + c.id) << "\n";
+    o << "<div class=\"maplabel\">Interactive 3D view <span class=\"sd\">(model-input grid; every map of every model "
+         "below, chosen in \"map\"; prototypes' source cases in \"case\")</span></div>\n"
+      << viewer_html(c.viewer, viewer_id);
     for (const auto& m : c.models) {
       o << "<div class=\"model-view\"><b>" << h(m.run_label) << "</b>";
       if (m.has_prediction) {
@@ -662,7 +668,10 @@ void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vect
           if (!p.image.empty()) o << "<img src=\"" << h(url_path(p.image)) << "\" alt=\"prototype " << p.prototype << "\">";
           o << "<div class=\"cap\"><b>#" << p.prototype << "</b> <span class=\"tag " << (p.cls == 1 ? "hgg" : "lgg") << "\">"
             << grade(p.cls) << "</span> similarity <b>" << fixed(p.similarity) << "</b><br>source: "
-            << (p.source.empty() ? std::string("<span class=\"na\">unknown</span>") : h(p.source)) << "</div></div>";
+            << (p.source.empty() ? std::string("<span class=\"na\">unknown</span>") : h(p.source));
+          if (p.viewer_source >= 0 && !c.viewer.modalities.empty())
+            o << "<br>" << viewer_source_button(viewer_id, static_cast<size_t>(p.viewer_source));
+          o << "</div></div>";
         }
         o << "</div>\n";
       }
@@ -685,7 +694,10 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
   for (const auto& r : runs) models += (models.empty() ? "" : ", ") + r.label;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-       "<title>" << h(title) << "</title>\n<style>" << kCss << "</style></head>\n<body>\n";
+       "<title>" << h(title) << "</title>\n<style>" << kCss << "</style>\n";
+  const bool viewers = std::any_of(cases.begin(), cases.end(), [](const CaseView& c) { return !c.viewer.modalities.empty(); });
+  if (viewers) o << viewer_style();
+  o << "</head>\n<body>\n";
   o << "<header><div class=\"wrap\"><h1>" << h(title) << "</h1><p>" << h(models)
     << " — glioma grading (HGG vs LGG) from four MRI modalities, cross-validated</p><nav>"
        "<a href=\"#settings\">Settings</a><a href=\"#results\">Results</a><a href=\"#interpretability\">Methods</a>"
@@ -711,7 +723,9 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
   o << ". Written by mprotonet " << h(version_line())
     << ". Cite the method, Wei, Tam, Tang: MProtoNet, Medical Imaging with Deep Learning (MIDL 2023), PMLR 227:1798-1812,"
        " and this software with its version and commit: see CITATION.cff and the README's <i>Citing</i> section."
-       "</div></footer>\n</body></html>\n";
+       "</div></footer>\n";
+  if (viewers) o << viewer_scripts(std::string(kReportFiles) + "/niivue.umd.js");
+  o << "</body></html>\n";
   return o.str();
 }
 
@@ -719,8 +733,8 @@ fs::path write_report(const ReportOptions& options) {
   const auto log = options.log ? options.log : ProgressLog([](const std::string& l) { std::cout << l << std::endl; });
   return with_context("while writing the report in " + options.dir.string(), [&] {
     const auto runs = load_report_runs(options.dir);
-    const fs::path files_dir = options.dir / "report_files";
-    const std::string rel = "report_files";
+    const fs::path files_dir = options.dir / kReportFiles;
+    const std::string rel = kReportFiles;
     std::error_code ec;
     fs::remove_all(files_dir, ec);
     fs::create_directories(files_dir);
@@ -755,6 +769,16 @@ fs::path write_report(const ReportOptions& options) {
       cases = make_cases(runs, co, files_dir, rel, notes);
     } catch (const std::exception& e) {
       notes.push_back(std::string("test cases not shown: ") + e.what());
+    }
+    if (std::any_of(cases.begin(), cases.end(), [](const CaseView& c) { return !c.viewer.modalities.empty(); })) {
+      try {
+        copy_viewer_bundle(files_dir);
+      } catch (const std::exception& e) {
+        for (auto& c : cases) {
+          c.viewer = CaseViewer{};
+          c.viewer.note = std::string("The interactive viewer is not included: ") + e.what();
+        }
+      }
     }
     const fs::path out = options.dir / "report.html";
     std::string page;

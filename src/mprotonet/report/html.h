@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The results report (issue 7): one self-contained report.html, readable offline in any browser
-// (simple CSS in the page, no script, no network; pictures as PNG files in report_files/ beside
-// it, plots as inline SVG), generated from the run folders' run.json, results.json,
+// (simple CSS in the page, no network; pictures as PNG files in report_files/ beside it, plots
+// as inline SVG; the only script is the test cases' interactive 3D viewer, report/viewer.h, with
+// its volumes embedded and NiiVue copied into report_files/), generated from the run folders' run.json, results.json,
 // evaluation.json and model files, so `mprotonet report DIR` can regenerate it at any time.
 //
 // Content: settings and data summary; results per model row (BAC, accuracy, sensitivity,
@@ -20,6 +21,9 @@
 #include "mprotonet/report/report_figures.h"
 
 namespace mprotonet {
+
+/// The folder beside report.html holding its pictures and the viewer's NiiVue bundle.
+inline constexpr const char* kReportFiles = "report_files";
 
 struct ReportOptions {
   /// A run folder (run.json, results.json, evaluation.json, fold_K/) or a folder holding run
@@ -58,6 +62,9 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
                         const std::vector<std::pair<std::string, std::string>>& extra_settings,
                         const std::vector<std::string>& notes, const std::string& title,
                         const nlohmann::json& comparison = nlohmann::json());
+
+/// The name a report shows for an attribution method ("gradcam" -> "GradCAM"); unknown names as given.
+std::string method_label(const std::string& method);
 
 /// Escapes & < > " ' for HTML text and attribute values.
 std::string html_escape(const std::string& text);

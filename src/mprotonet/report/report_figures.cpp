@@ -18,6 +18,7 @@
 #include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
+#include "mprotonet/report/html.h"
 #include "mprotonet/report/prototype_view.h"
 
 namespace mprotonet {
@@ -266,6 +267,59 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     return it->second;
   };
 
+  // Prototype source subjects (training cases), one preprocessed cohort each, for the viewer.
+  std::map<std::pair<double, std::string>, PreprocessedCohort> sources;
+  auto source_cohort = [&](const ReportRun& run, const std::string& subject) -> const PreprocessedCohort& {
+    const double spacing = run.run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
+    auto it = sources.find({spacing, subject});
+    if (it == sources.end()) {
+      Dataset one = ds;
+      one.subjects = {ds.subjects[where.at(subject)]};
+      CohortOptions co;
+      co.preprocess.spacing_mm = spacing;
+      co.cache_root = cache_root;
+      co.with_seg = false;
+      it = sources.emplace(std::make_pair(spacing, subject), PreprocessedCohort::build(one, co)).first;
+    }
+    return it->second;
+  };
+  // Adds prototype p's source case to the viewer: its modalities (once per subject) and the
+  // prototype's occurrence map upsampled as the push does (p_mode >= 2) or its receptive-field box.
+  auto add_source = [&](CaseViewer& viewer, const ReportRun& run, nets::MProtoNet3DImpl& proto, int64_t p,
+                        const PushedPrototype& src) -> int {
+    if (src.subject_id.empty() || where.find(src.subject_id) == where.end()) return -1;
+    const PreprocessedCohort& sc = source_cohort(run, src.subject_id);
+    const auto image = sc.image(0);  // [4, X, Y, Z]
+    const Affine affine = sc.affine(0);
+    Volume occurrence = make_volume({image.size(1), image.size(2), image.size(3)}, affine);
+    if (run.p_mode() >= 2) {
+      const auto m = proto.forward_all(sc.images({0})).occurrence_maps[0][p];
+      occurrence = channel_volume(torch::nn::functional::interpolate(
+                                      m.unsqueeze(0).unsqueeze(0),
+                                      torch::nn::functional::InterpolateFuncOptions()
+                                          .size(std::vector<int64_t>{image.size(1), image.size(2), image.size(3)})
+                                          .mode(torch::kTrilinear)
+                                          .align_corners(false))[0][0],
+                                  affine);
+    } else {
+      const auto& rf = src.receptive_field;
+      for (int64_t i = rf[0][0]; i < std::min(rf[0][1], image.size(1)); ++i)
+        for (int64_t j = rf[1][0]; j < std::min(rf[1][1], image.size(2)); ++j)
+          for (int64_t k = rf[2][0]; k < std::min(rf[2][1], image.size(3)); ++k) occurrence.at(i, j, k) = 1.0f;
+    }
+    auto& images = viewer.source_images;
+    auto found = std::find_if(images.begin(), images.end(), [&](const auto& e) { return e.first == src.subject_id; });
+    if (found == images.end()) {
+      static const char* kNames[4] = {"T1", "T1CE", "T2", "FLAIR"};
+      std::vector<ViewerVolume> vols;
+      for (int64_t m = 0; m < 4; ++m) vols.push_back(viewer_intensity(channel_volume(image[m], affine), kNames[m]));
+      found = images.insert(images.end(), {src.subject_id, std::move(vols)});
+    }
+    const std::string label = run.label + " · prototype #" + std::to_string(p) + " (source " + src.subject_id + ")";
+    viewer.sources.push_back({label, static_cast<size_t>(found - images.begin()), viewer_map_volume(occurrence, label)});
+    return static_cast<int>(viewer.sources.size()) - 1;
+  };
+
   std::map<std::pair<size_t, int>, nets::LoadedModel> models;
   std::map<std::pair<size_t, int>, std::optional<PushRecord>> records;
   std::map<std::tuple<size_t, int, int64_t>, std::string> proto_images;
@@ -324,6 +378,9 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
       for (size_t m = 0; m < 4; ++m) panels.push_back(render_slice(mods[m], sv, windows[m]));
       return panels;
     };
+    static const char* kModalities[4] = {"T1", "T1CE", "T2", "FLAIR"};
+    for (size_t m = 0; m < 4; ++m) view.viewer.modalities.push_back(viewer_intensity(mods[m], kModalities[m]));
+    if (seg) view.viewer.labels = viewer_labels(*seg, "tumour labels");
     {
       auto panels = base_panels();
       if (seg)
@@ -372,6 +429,13 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
           auto target = torch::tensor({static_cast<int64_t>(cm.predicted)}, torch::kLong);
           auto map = attribution::compute_map(model, method, x, target)[0].abs();  // [4, X, Y, Z]
           const double peak = map.max().item<double>();
+          {  // the viewer: one volume, or one per modality when the channels differ
+            ViewerMap vm{run.label + " · " + method_label(name), {}};
+            const bool per_channel = (map - map[0].unsqueeze(0)).abs().max().item<double>() > 0;
+            for (int64_t m = 0; m < (per_channel ? 4 : 1); ++m)
+              vm.volumes.push_back(viewer_map_volume(channel_volume(map[m], affine), vm.label));
+            view.viewer.maps.push_back(std::move(vm));
+          }
           auto panels = base_panels();
           for (size_t m = 0; m < 4; ++m) {
             HeatmapOptions h;
@@ -406,6 +470,12 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
             if (rec && p < static_cast<int64_t>(rec->prototypes.size())) {
               const auto& src = rec->prototypes[static_cast<size_t>(p)];
               cp.source = src.subject_id;
+              try {
+                cp.viewer_source = add_source(view.viewer, run, *proto, p, src);
+              } catch (const std::exception& e) {
+                cm.note += (cm.note.empty() ? "" : "; ") + std::string("prototype #") + std::to_string(p) +
+                           "'s source case is not in the 3D view: " + e.what();
+              }
               if (src.picture) {
                 auto key = std::make_tuple(r, cm.fold, p);
                 auto it = proto_images.find(key);
@@ -426,6 +496,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
       }
       view.models.push_back(std::move(cm));
     }
+    limit_viewer(view.viewer);
     views.push_back(std::move(view));
   }
   return views;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mprotonet/engines/evaluator.h"
+#include "mprotonet/report/viewer.h"
 
 namespace mprotonet {
 
@@ -76,6 +77,7 @@ struct CasePrototype {
   double similarity = 0.0;
   std::string source;  ///< source case of the prototype
   std::string image;   ///< "" when the push record has no picture
+  int viewer_source = -1;  ///< index into the case's CaseViewer::sources; -1 when not in the viewer
 };
 
 struct CaseModel {
@@ -96,6 +98,7 @@ struct CaseView {
   int64_t slice = 0;         ///< axial slice shown (preprocessed grid)
   std::string input_image;   ///< four modalities with the tumour outline
   std::vector<CaseModel> models;
+  CaseViewer viewer;         ///< the interactive viewer's volumes (model-input grid), or a note why not
 };
 
 struct CaseOptions {
