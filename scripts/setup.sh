@@ -13,7 +13,7 @@ PACKAGES=(
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-torch python3-nibabel python3-numpy python3-scipy python3-sklearn   # test oracles and baselines
-  chromium                # headless browser: the report test checks report.html renders (images, no console errors)
+  chromium                # headless browser: report.html renders, and its 3D viewers draw (WebGL2 via SwiftShader)
   python3-yaml python3-jsonschema   # tests/release: CITATION.cff against the CFF 1.2.0 schema
   help2man                # the man page, written from --help at install time (cmake/Install.cmake)
   dpkg-dev file           # cpack -G DEB: dpkg-shlibdeps (and file) find the package's dependencies

@@ -40,8 +40,10 @@ struct DemoCommand {
   ExperimentOptions given;  // the values parsed from the command line (over the demo defaults)
   bool full = false;
   std::string models = join(paper_model_rows());
-  // Each option's transfer of its parsed value into the options actually run.
-  std::vector<std::pair<CLI::Option*, std::function<void(ExperimentOptions&)>>> explicit_options;
+  // Each option's transfer of its parsed value (from `given`) into the options actually run. The
+  // functions take `given` as an argument: capturing the command itself would make a cycle of
+  // shared pointers that is never freed.
+  std::vector<std::pair<CLI::Option*, std::function<void(ExperimentOptions&, const ExperimentOptions&)>>> explicit_options;
 };
 
 // Declares an option bound to a field of `given` and remembers how to copy it over the preset.
@@ -49,7 +51,7 @@ template <typename T>
 CLI::Option* declare(CLI::App& sub, const std::shared_ptr<DemoCommand>& c, const std::string& name, T ExperimentOptions::*field,
                   const std::string& help) {
   CLI::Option* opt = sub.add_option(name, c->given.*field, help);
-  c->explicit_options.emplace_back(opt, [c, field](ExperimentOptions& o) { o.*field = c->given.*field; });
+  c->explicit_options.emplace_back(opt, [field](ExperimentOptions& o, const ExperimentOptions& given) { o.*field = given.*field; });
   return opt;
 }
 
@@ -59,7 +61,7 @@ int run_demo(DemoCommand& c) {
   if (c.full) {
     o = ExperimentOptions::paper(c.given.device);
     for (auto& [opt, copy] : c.explicit_options)
-      if (opt->count() > 0) copy(o);
+      if (opt->count() > 0) copy(o, c.given);
     o.synth = c.given.synth;
     o.models = split_list(c.models);
   }
@@ -130,11 +132,11 @@ CommandRegistration register_demo(
           ->check(CLI::Range(0, 100));
       auto* recal = sub.add_option("--recalibrate-bn", c->given.recalibrate_bn,
                                    "re-estimate BatchNorm statistics before each push and at the end (default true)");
-      c->explicit_options.emplace_back(recal, [c](ExperimentOptions& o) { o.recalibrate_bn = c->given.recalibrate_bn; });
+      c->explicit_options.emplace_back(recal, [](ExperimentOptions& o, const ExperimentOptions& given) { o.recalibrate_bn = given.recalibrate_bn; });
       auto* missing = sub.add_option("--missing-modalities", c->given.missing_modalities,
                                      "evaluate the 14 missing-modality subsets (default true)");
       c->explicit_options.emplace_back(missing,
-                                       [c](ExperimentOptions& o) { o.missing_modalities = c->given.missing_modalities; });
+                                       [](ExperimentOptions& o, const ExperimentOptions& given) { o.missing_modalities = given.missing_modalities; });
       return [c] { return run_demo(*c); };
     });
 

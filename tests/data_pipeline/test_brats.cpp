@@ -73,6 +73,10 @@ TEST(Brats, AcceptsBrats2023NamesAndPlainNii) {
   fs::create_directories(dir / "plain");
   for (const char* t : {"t1", "t1ce", "t2", "flair"}) write_nifti(dir / "plain" / (std::string("plain_") + t + ".nii"), tiny_volume(), DataType::kFloat32);
   EXPECT_EQ(find_case_files(dir / "plain").images[2].filename(), "plain_t2.nii");
+  // The id is the folder's name however the folder is written (a trailing slash gave "").
+  EXPECT_EQ(find_case_files(dir.path().string() + "/plain/").id, "plain");
+  EXPECT_EQ(find_case_files(dir.path().string() + "/plain//.").id, "plain");
+  EXPECT_EQ(f.id, "BraTS-GLI-00000-000");
 }
 
 TEST(Brats, GradeFoldersAreAGradeSource) {

@@ -122,7 +122,10 @@ struct CaseScan {
 CaseScan scan_case(const fs::path& case_dir) {
   CaseScan scan;
   scan.files.dir = case_dir;
-  scan.files.id = case_dir.filename().string();
+  // The folder's name, also for "case/" and "." (whose last path element is empty or ".").
+  fs::path named = fs::absolute(case_dir).lexically_normal();
+  while (named.filename().empty() && named.has_relative_path()) named = named.parent_path();
+  scan.files.id = named.filename().string();
   std::array<std::vector<fs::path>, kNumModalities + 1> found;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(case_dir, ec)) {
