@@ -12,7 +12,7 @@ PACKAGES=(
   zlib1g-dev libpng-dev   # gzip streams, PNG figures
   libcli11-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-torch python3-nibabel python3-numpy python3-scipy python3-sklearn   # test oracles and baselines
+  python3 python3-venv python3-torch python3-nibabel python3-numpy python3-scipy python3-sklearn   # test oracles and baselines
   chromium                # headless browser: report.html renders, and its 3D viewers draw (WebGL2 via SwiftShader)
   python3-yaml python3-jsonschema   # tests/release: CITATION.cff against the CFF 1.2.0 schema
   help2man                # the man page, written from --help at install time (cmake/Install.cmake)

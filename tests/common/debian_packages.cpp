@@ -46,4 +46,19 @@ std::map<std::string, std::string> needed_library_packages(const fs::path& binar
   return out;
 }
 
+std::string non_debian_libtorch(const fs::path& binary) {
+  const auto ldd = run_command("ldd " + shell_quote(binary.string()));
+  std::smatch m;
+  if (ldd.exit_code != 0 || !std::regex_search(ldd.output, m, std::regex("\\slibtorch\\.so\\S* => (\\S+)")))
+    return {};  // let the checks themselves report it
+  const std::string path = m[1].str();
+  if (run_command("dpkg -S " + shell_quote(path) + " >/dev/null 2>&1").exit_code == 0) return {};
+  std::error_code ec;
+  const fs::path real = fs::canonical(path, ec);
+  if (!ec && run_command("dpkg -S " + shell_quote(real.string()) + " >/dev/null 2>&1").exit_code == 0) return {};
+  return "the CLI loads " + path +
+         ", a LibTorch no Debian package owns (the LibTorch 2.x configuration, scripts/build-libtorch2.sh); the "
+         "Debian package and its Depends are made from Debian's LibTorch 1.13 build only";
+}
+
 }  // namespace mprotonet::test

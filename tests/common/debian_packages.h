@@ -15,4 +15,9 @@ namespace mprotonet::test {
 /// (ADD_FAILURE) for a library the loader cannot resolve or no package owns.
 std::map<std::string, std::string> needed_library_packages(const std::filesystem::path& binary);
 
+/// Empty when the libtorch.so that `binary` loads belongs to a Debian package (the default build,
+/// Debian's LibTorch 1.13); otherwise the reason to skip the Debian-package checks, naming the
+/// library (the LibTorch 2.x configuration, build-libtorch2: PyPI's wheel in a virtual environment).
+std::string non_debian_libtorch(const std::filesystem::path& binary);
+
 }  // namespace mprotonet::test

@@ -5,11 +5,11 @@
 
 #include <tuple>
 
-#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include "common/test_util.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/torch_compat.h"
 #include "mprotonet/nets/max_pool3d.h"
 #include "mprotonet/nets/resnet3d.h"
 
@@ -119,9 +119,9 @@ TEST(MaxPool3d, BFloat16UnderAutocastPoolsInFloat) {
   const auto x = torch::randn({2, 4, 8, 8, 6}).to(torch::kBFloat16);
   torch::Tensor got;
   {
-    at::autocast::set_cpu_enabled(true);
+    compat::set_autocast_enabled(/*cuda=*/false, true);
     got = nets::max_pool3d(x, 3, 2, 1);
-    at::autocast::set_cpu_enabled(false);
+    compat::set_autocast_enabled(/*cuda=*/false, false);
   }
   EXPECT_EQ(got.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::equal(got, torch::max_pool3d(x.to(torch::kFloat), {3, 3, 3}, {2, 2, 2}, {1, 1, 1})));

@@ -132,6 +132,7 @@ TEST(Notices, EveryShippedDataFileIsListedAndEveryRowMatchesAFile) {
 // The Debian package of each shared library the CLI loads directly (common/debian_packages.h)
 // must be named in the library table.
 TEST(Notices, EveryDirectlyLinkedLibraryIsNamedWithItsDebianPackage) {
+  if (const auto skip = test::non_debian_libtorch(test::cli_path()); !skip.empty()) GTEST_SKIP() << skip;
   const std::string notices = read_text_file(test::source_dir() / "THIRD_PARTY.md");
   const auto packages = test::needed_library_packages(test::cli_path());
   EXPECT_GE(packages.size(), 5u);  // libtorch, nifti, png, zlib, libstdc++, ...

@@ -5,10 +5,10 @@
 #include <thread>
 
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/cuda.h>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/torch_compat.h"
 
 namespace mprotonet {
 
@@ -35,30 +35,18 @@ AutocastGuard::AutocastGuard(Precision precision, const torch::Device& device) {
   if (precision != Precision::kBf16) return;
   active_ = true;
   cuda_ = device.is_cuda();
-  if (cuda_) {
-    prev_enabled_ = at::autocast::is_enabled();
-    prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-    at::autocast::set_enabled(true);
-    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-  } else {
-    prev_enabled_ = at::autocast::is_cpu_enabled();
-    prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
-    at::autocast::set_cpu_enabled(true);
-    at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-  }
+  prev_enabled_ = compat::autocast_enabled(cuda_);
+  prev_dtype_ = compat::autocast_dtype(cuda_);
+  compat::set_autocast_enabled(cuda_, true);
+  compat::set_autocast_dtype(cuda_, at::kBFloat16);
   at::autocast::increment_nesting();
 }
 
 AutocastGuard::~AutocastGuard() {
   if (!active_) return;
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  if (cuda_) {
-    at::autocast::set_enabled(prev_enabled_);
-    at::autocast::set_autocast_gpu_dtype(prev_dtype_);
-  } else {
-    at::autocast::set_cpu_enabled(prev_enabled_);
-    at::autocast::set_autocast_cpu_dtype(prev_dtype_);
-  }
+  compat::set_autocast_enabled(cuda_, prev_enabled_);
+  compat::set_autocast_dtype(cuda_, prev_dtype_);
 }
 
 int set_torch_threads(int n) {

@@ -10,11 +10,11 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/autograd.h>
 #include <torch/nn/functional/pooling.h>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/torch_compat.h"
 
 namespace mprotonet::nets {
 
@@ -212,7 +212,7 @@ torch::Tensor max_pool3d(const torch::Tensor& x, int64_t kernel, int64_t stride,
         x, torch::nn::functional::MaxPool3dFuncOptions(kernel).stride(stride).padding(padding));
   }
   // CPU autocast pools reduced-precision inputs in float; do the same, so the numbers match.
-  const torch::Tensor in = type == at::kBFloat16 && at::autocast::is_cpu_enabled() ? x.to(at::kFloat) : x;
+  const torch::Tensor in = type == at::kBFloat16 && compat::cpu_autocast_enabled() ? x.to(at::kFloat) : x;
   return SeparableMaxPool3d::apply(in, kernel, stride, padding);
 }
 

@@ -6,10 +6,10 @@
 #include <cstdlib>
 #include <sstream>
 
-#include <ATen/autocast_mode.h>
 #include <torch/nn/init.h>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/torch_compat.h"
 #include "mprotonet/nets/max_pool3d.h"
 
 namespace mprotonet::nets {
@@ -84,7 +84,7 @@ bool onednn_conv_enabled() {
 
 torch::Tensor Conv3dOneDnnImpl::forward(const torch::Tensor& input) {
   if (onednn_conv_enabled() && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && input.is_cpu() && input.dim() == 5 &&
-      input.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && !at::autocast::is_cpu_enabled()) {
+      input.scalar_type() == at::kFloat && weight.scalar_type() == at::kFloat && !compat::cpu_autocast_enabled()) {
     return at::mkldnn_convolution(input.is_contiguous() ? input : input.contiguous(), weight,
                                   bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt, padding_, stride_,
                                   /*dilation=*/{1, 1, 1}, /*groups=*/1);
