@@ -239,7 +239,7 @@ fs::path run_experiment(const ExperimentOptions& o) {
     SyntheticOptions synth = o.synth;
     synth.seed = o.seed;
     banner("synthetic cohort: " + std::to_string(synth.cases) + " cases -> " + data.string());
- if (root) write_synthetic_cohort(data, synth, [&](int done, int total) {
+    if (root) write_synthetic_cohort(data, synth, [&](int done, int total) {
       const double sec = seconds_since(t);
       std::cerr << "\r  " << done << "/" << total << " cases, " << static_cast<int>(sec) << " s, ETA "
                 << static_cast<int>(sec / done * (total - done)) << " s   " << std::flush;
