@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The second build configuration (issue 22): LibTorch 2.x from PyPI's torch wheel, CUDA enabled.
-#   1. a project-local virtual environment .venv-libtorch2 (gitignored) with a pinned torch from
-#      PyPI (the default Linux wheel: LibTorch 2.x built for CUDA 13, its CUDA runtime libraries in
-#      nvidia-* wheels); the downloaded wheels are kept between runs (~/.cache/mprotonet-pip);
+#   1. the project-local virtual environment .venv-libtorch2 (scripts/setup-venv.sh) with a pinned
+#      torch from PyPI (the default Linux wheel: LibTorch 2.x built for CUDA 13, its CUDA runtime
+#      libraries in nvidia-* wheels); the downloaded wheels are kept between runs (~/.cache/mprotonet-pip);
 #   2. configures the project into build-libtorch2/ against torch.utils.cmake_prefix_path, with the
 #      CUDA toolkit (nvcc, cuDNN, NCCL) found under /usr/local/cuda (or MPROTONET_CUDA_HOME);
 #   3. builds the CLI, the tests and the benchmarks (-j2).
@@ -19,24 +19,9 @@ cd "$(dirname "$0")/.."
 TORCH_VERSION="${MPROTONET_TORCH_VERSION:-2.12.1}"
 VENV=".venv-libtorch2"
 BUILD_DIR="${MPROTONET_BUILD_DIR:-build-libtorch2}"
-PY=/usr/bin/python3
 
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PY" -m venv "$VENV"
-fi
-# pip's own HTTP cache stays empty here (the index's responses are not cacheable), so the wheels
-# (~3.5 GB: torch and its nvidia-* CUDA libraries) are kept in a folder of our own and installed
-# from it offline; only a missing or new version downloads.
-WHEELS="${MPROTONET_WHEEL_CACHE:-$HOME/.cache/mprotonet-pip/wheels}"
-have=$("$VENV/bin/python" -W ignore -c 'import torch; print(torch.__version__)' 2>/dev/null || true)
-if [ "${have%%+*}" != "$TORCH_VERSION" ]; then
-  mkdir -p "$WHEELS"
-  if ! "$VENV/bin/pip" install --quiet --no-index --find-links "$WHEELS" "torch==$TORCH_VERSION" 2>/dev/null; then
-    echo "build-libtorch2: downloading torch==$TORCH_VERSION and its dependencies into $WHEELS"
-    "$VENV/bin/pip" download --quiet -d "$WHEELS" "torch==$TORCH_VERSION"
-    "$VENV/bin/pip" install --quiet --no-index --find-links "$WHEELS" "torch==$TORCH_VERSION"
-  fi
-fi
+
+MPROTONET_TORCH_VERSION="$TORCH_VERSION" scripts/setup-venv.sh
 read -r TORCH_PREFIX TORCH_LIB TORCH_ABI TORCH_CUDA < <("$VENV/bin/python" -W ignore -c \
   'import os, torch; print(torch.utils.cmake_prefix_path, os.path.join(os.path.dirname(torch.__file__), "lib"),
                           int(torch._C._GLIBCXX_USE_CXX11_ABI), torch.version.cuda)')

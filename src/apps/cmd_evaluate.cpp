@@ -49,7 +49,7 @@ cli::CommandRegistration register_evaluate(
       sub.add_option("--faithfulness-subjects", o->faithfulness_subjects,
                      "deletion / addition on at most N test subjects per fold, both classes (default 0 = all)")
           ->check(integer_in(0, 1000000));
-      sub.add_option("--precision", o->precision, "fp32 or bf16 autocast for the forwards (default fp32)");
+      sub.add_option("--precision", o->precision, "fp32, bf16 or fp16 (CUDA) autocast for the forwards (default fp32)");
       sub.add_option("--threads", o->threads, "preprocessing threads (default 0 = all cores)")
           ->check(integer_in(0, bounds::kMaxThreads));
       sub.add_option("--device", o->device, "cpu or cuda[:N] (default cpu)");

@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "apps/option_bounds.h"
+#include "apps/preprocess_option.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/evaluator.h"
 
@@ -20,6 +21,7 @@ struct ExplainCliOptions {
   std::string model, case_dir, out;
   std::string methods = "mprotonet,gradcam";
   double spacing = 0.0;
+  PreprocessGrid grid = PreprocessGrid::kMillimetre;
   int64_t top = 5;
   int64_t occlusion_batch = 8;
 };
@@ -37,6 +39,7 @@ cli::CommandRegistration register_explain(
       sub.add_option("--spacing", o->spacing,
                      "preprocessing voxel size in mm (default: from the model's input size, 192 mm / D)")
           ->check(number_in(0, bounds::kMaxSpacingMm));
+      cli::add_preprocess_option(sub, &o->grid);
       sub.add_option("--top", o->top, "prototypes listed (default 5)")->check(integer_in(1, 100000));
       sub.add_option("--occlusion-batch", o->occlusion_batch, "occluded copies per forward (default 8)")
           ->check(integer_in(1, bounds::kMaxBatchSize));
@@ -47,6 +50,7 @@ cli::CommandRegistration register_explain(
         e.out_dir = o->out;
         e.methods = attribution::parse_map_methods(o->methods);
         e.spacing_mm = o->spacing;
+        e.preprocess_grid = o->grid;
         e.top_prototypes = o->top;
         e.occlusion.batch_size = o->occlusion_batch;
         // The maps, panels and JSON appear together, only on success (core/fs.h).

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/commands.h"
+#include "apps/preprocess_option.h"
 #include "apps/option_bounds.h"
 #include "mprotonet/attribution/attribution.h"
 #include "mprotonet/core/error.h"
@@ -31,6 +32,7 @@ struct PredictOptions {
   std::string tensor;   ///< float32 [N, 4, D, H, W] written by torch.save
   std::string case_dir;  ///< BraTS-style case folder (preprocessed here)
   double spacing = 0;   ///< preprocessing spacing for --case; 0 = derived from the model's in_size
+  mprotonet::PreprocessGrid grid = mprotonet::PreprocessGrid::kMillimetre;  ///< --preprocess for --case
   std::string json;     ///< output JSON
   std::string maps;     ///< output folder for maps; empty = no maps
   std::string methods;  ///< comma-separated methods; empty = every method the model supports
@@ -92,12 +94,14 @@ void check_input_size(const std::array<int64_t, 3>& shape, const mprotonet::nets
 /// A case folder: preprocessed like the training data; maps are written as NIfTI both on the
 /// preprocessed grid and resampled onto the case's own T1 grid (same affine, so they overlay in
 /// any viewer). Multi-channel maps are averaged over the four modality channels.
-PredictInput case_input(const std::string& dir, double spacing, const mprotonet::nets::ModelConfig& config) {
+PredictInput case_input(const std::string& dir, double spacing, mprotonet::PreprocessGrid grid_kind,
+                        const mprotonet::nets::ModelConfig& config) {
   using namespace mprotonet;
   PredictInput in;
   const CaseFiles files = find_case_files(dir);
   PreprocessOptions options;
   options.spacing_mm = spacing;
+  options.grid = grid_kind;
   // Before preprocessing: --spacing 0.5 with a 4 mm model would build a 384x384x288 input.
   std::ostringstream given;
   given << spacing;
@@ -152,7 +156,7 @@ int run_predict(const PredictOptions& o) {
   const auto methods = parse_methods(o.methods, model);
   const PredictInput input = o.case_dir.empty()
                                  ? tensor_input(o.tensor)
-                                 : case_input(o.case_dir, spacing_for_model(model.config(), o.spacing), model.config());
+                                 : case_input(o.case_dir, spacing_for_model(model.config(), o.spacing), o.grid, model.config());
   const std::string input_name = o.case_dir.empty() ? o.tensor : o.case_dir;
   check(input.tensor.size(1) == model.config().in_size[0],
         "input " + input_name + " has " + std::to_string(input.tensor.size(1)) + " channels; the model expects " +
@@ -208,6 +212,7 @@ mprotonet::cli::CommandRegistration register_predict(
       sub.add_option("--spacing", o->spacing,
                      "preprocessing spacing in mm for --case (default: from the model's in_size, 192 mm / in_size[1])")
           ->check(mprotonet::cli::number_in(mprotonet::bounds::kMinSpacingMm, mprotonet::bounds::kMaxSpacingMm));
+      mprotonet::cli::add_preprocess_option(sub, &o->grid)->needs(case_dir);
       sub.add_option("--json", o->json, "output JSON: logits, probabilities, predicted")->required();
       sub.add_option("--maps", o->maps, "folder for explanation maps of the predicted class: <method>.pt for --tensor; <method>.nii.gz (case T1 grid) and <method>_preprocessed.nii.gz for --case");
       sub.add_option("--methods", o->methods,

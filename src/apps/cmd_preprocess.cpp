@@ -7,6 +7,7 @@
 
 #include "apps/commands.h"
 #include "apps/option_bounds.h"
+#include "apps/preprocess_option.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
@@ -25,6 +26,7 @@ struct PreprocessCommand {
   fs::path out_dir;
   fs::path cache_dir;
   double spacing = 1.5;
+  PreprocessGrid grid = PreprocessGrid::kMillimetre;
   int threads = 0;
   bool skip_bad = false;
 };
@@ -33,6 +35,7 @@ int run_case(const PreprocessCommand& o) {
   check(!o.out_dir.empty(), "--out is required with --case");
   PreprocessOptions options;
   options.spacing_mm = o.spacing;
+  options.grid = o.grid;
   const CaseFiles files = find_case_files(o.case_dir);
   const PreprocessedCase c = preprocess_case(files, options);
   // The volumes appear together or not at all (a full disk leaves neither a partial set nor
@@ -46,7 +49,7 @@ int run_case(const PreprocessCommand& o) {
   outputs.commit();
   const auto& s = c.images[0].shape;
   std::cout << "preprocessed " << files.id << " (" << axis_codes(read_nifti_header(files.images[0]).affine) << " -> RAS, "
-            << s[0] << "x" << s[1] << "x" << s[2] << " at " << o.spacing << " mm) into " << o.out_dir.string() << "\n";
+            << s[0] << "x" << s[1] << "x" << s[2] << " at " << o.spacing << " mm, " << to_string(o.grid) << " grid) into " << o.out_dir.string() << "\n";
   return 0;
 }
 
@@ -58,6 +61,7 @@ int run_cohort(const PreprocessCommand& o) {
   for (const auto& s : ds.skipped) std::cerr << "skipped " << s << "\n";
   CohortOptions copts;
   copts.preprocess.spacing_mm = o.spacing;
+  copts.preprocess.grid = o.grid;
   copts.cache_root = o.cache_dir;
   copts.threads = o.threads;
   const auto start = std::chrono::steady_clock::now();
@@ -86,6 +90,7 @@ CommandRegistration register_preprocess(
       sub.add_option("--out", o->out_dir, "output folder for --case (t1, t1ce, t2, flair .nii.gz float32; seg uint8)");
       sub.add_option("--spacing", o->spacing, "output voxel size in mm (default 1.5 -> 128x128x96; 3 -> 64x64x48)")
           ->check(number_in(bounds::kMinSpacingMm, bounds::kMaxSpacingMm));
+      add_preprocess_option(sub, &o->grid);
       sub.add_option("--cache", o->cache_dir, "cache root for --data (default $MPROTONET_CACHE or ~/.cache/mprotonet)");
       sub.add_option("--threads", o->threads, "worker threads for --data (default 0 = all cores)")
           ->check(integer_in(0, bounds::kMaxThreads));

@@ -29,7 +29,7 @@ struct TrainCommand {
   int64_t prototypes = 0;  // 0 = the row's default (30)
 };
 
-// --config FILE.json: {"model_name", "features", "n_layers", "spacing", "folds", "seed",
+// --config FILE.json: {"model_name", "features", "n_layers", "spacing", "preprocess", "folds", "seed",
 // "model": {reference keywords}, "train": {training options, incl. "loss" and "augment"}}.
 void apply_config_file(TrainCommand& c, const fs::path& path) {
   with_context("while reading --config " + path.string(), [&] {
@@ -43,6 +43,7 @@ void apply_config_file(TrainCommand& c, const fs::path& path) {
         else if (k == "features") c.cv.features = v.get<std::string>();
         else if (k == "n_layers") c.cv.n_layers = bounds::json_integer(v, k, kMinLayers, kMaxLayers);
         else if (k == "spacing") c.cv.spacing_mm = bounds::json_number(v, k, bounds::kMinSpacingMm, bounds::kMaxSpacingMm);
+        else if (k == "preprocess") c.cv.preprocess_grid = parse_preprocess_grid(v.get<std::string>());
         else if (k == "folds") c.cv.folds = static_cast<int>(bounds::json_integer(v, k, bounds::kMinFolds, bounds::kMaxFolds));
         else if (k == "seed") c.cv.seed = static_cast<uint32_t>(bounds::json_integer(v, k, 0, bounds::kMaxSeed));
         else if (k == "model") {
@@ -58,7 +59,7 @@ void apply_config_file(TrainCommand& c, const fs::path& path) {
           update_from_json(c.cv.train, v, path.string());
           if (v.contains("augment")) c.augment = c.cv.train.augment.sequence_string();
         } else
-          throw Error("unknown key '" + k + "'; valid: model_name, features, n_layers, spacing, folds, seed, model, train");
+          throw Error("unknown key '" + k + "'; valid: model_name, features, n_layers, spacing, preprocess, folds, seed, model, train");
       });
     }
   });
@@ -101,10 +102,11 @@ CommandRegistration register_train(
       add("spacing", sub.add_option("--spacing", cli->cv.spacing_mm,
                                     "preprocessing voxel size in mm (default 1.5 -> 128x128x96; 3 -> 64x64x48)")
                          ->check(number_in(bounds::kMinSpacingMm, bounds::kMaxSpacingMm)));
+      add("preprocess", add_preprocess_option(sub, &cli->cv.preprocess_grid));
       add("seed", sub.add_option("--seed", cli->cv.seed, "seed of the folds and of training (default 0)")
                      ->check(integer_in(0, bounds::kMaxSeed)));
       add("device", sub.add_option("--device", cli->cv.train.device, "cpu or cuda (default cpu)"));
-      add("precision", sub.add_option("--precision", cli->cv.train.precision, "fp32 or bf16 autocast (default fp32)"));
+      add("precision", sub.add_option("--precision", cli->cv.train.precision, "fp32, bf16 or fp16 (CUDA; loss scaling) autocast (default fp32)"));
       add("push-interval", sub.add_option("--push-interval", cli->cv.train.push_interval,
                                           "push after every N-th joint epoch and the last (default 10; 0 = last only)")
                                ->check(integer_in(0, bounds::kMaxEpochs)));
@@ -148,6 +150,7 @@ CommandRegistration register_train(
           else if (name == "n-layers") r.cv.n_layers = cli->cv.n_layers;
           else if (name == "prototypes") r.prototypes = cli->prototypes;
           else if (name == "spacing") r.cv.spacing_mm = cli->cv.spacing_mm;
+          else if (name == "preprocess") r.cv.preprocess_grid = cli->cv.preprocess_grid;
           else if (name == "seed") r.cv.seed = cli->cv.seed;
           else if (name == "device") r.cv.train.device = cli->cv.train.device;
           else if (name == "precision") r.cv.train.precision = cli->cv.train.precision;

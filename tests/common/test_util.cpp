@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 
 namespace fs = std::filesystem;
@@ -28,6 +29,26 @@ fs::path data_path(const std::string& relative) {
 fs::path cli_path() { return fs::path(MPROTONET_CLI); }
 
 std::string python() { return "/usr/bin/python3"; }
+
+std::string reference_python() {
+  const char* env = std::getenv("MPROTONET_REFERENCE_PYTHON");
+  const fs::path py = env && *env ? fs::path(env) : source_dir() / ".venv-libtorch2" / "bin" / "python";
+  if (!fs::exists(py)) {
+    ADD_FAILURE() << "the reference oracles need the project's virtual environment " << py.string()
+                  << " (TorchIO, Captum): run scripts/setup-venv.sh (scripts/test.sh does)";
+    return "";
+  }
+  return py.string();
+}
+
+CommandResult run_reference_helper(const std::string& script, const std::string& args) {
+  const std::string py = reference_python();
+  if (py.empty()) return {};
+  const fs::path path = source_dir() / "tests" / "helpers" / script;
+  CommandResult r = run_command(shell_quote(py) + " -W ignore " + shell_quote(path.string()) + " " + args);
+  if (r.exit_code != 0) ADD_FAILURE() << "reference helper " << script << " failed (exit " << r.exit_code << "):\n" << r.output;
+  return r;
+}
 
 TempDir::TempDir() {
   static std::atomic<unsigned> counter{0};
@@ -84,8 +105,10 @@ CommandResult run_python_helper(const std::string& script, const std::string& ar
   return r;
 }
 
-fs::path cached_oracle_output(const std::string& script, const std::string& name,
-                              const std::vector<std::string>& imports) {
+namespace {
+
+fs::path cached_output(const std::string& script, const std::string& name, const std::vector<std::string>& imports,
+                       CommandResult (*run)(const std::string&, const std::string&)) {
   const fs::path helpers = source_dir() / "tests" / "helpers";
   std::string sources = read_text_file(helpers / script);
   for (const auto& h : imports) sources += read_text_file(helpers / h);
@@ -94,11 +117,25 @@ fs::path cached_oracle_output(const std::string& script, const std::string& name
   if (fs::exists(dir)) return dir;
   fs::create_directories(cache);
   const fs::path tmp = cache / (name + ".tmp-" + std::to_string(::getpid()));
-  if (run_python_helper(script, shell_quote(tmp.string())).exit_code != 0) return dir;  // failure already reported
+  if (run(script, shell_quote(tmp.string())).exit_code != 0) return dir;  // failure already reported
   std::error_code ec;
   fs::rename(tmp, dir, ec);
   if (ec) fs::remove_all(tmp);  // another process got there first
   return dir;
+}
+
+}  // namespace
+
+fs::path cached_oracle_output(const std::string& script, const std::string& name, const std::vector<std::string>& imports) {
+  return cached_output(script, name, imports, run_python_helper);
+}
+
+fs::path cached_reference_oracle_output(const std::string& script, const std::string& name,
+                                        const std::vector<std::string>& imports) {
+  // The environment's pinned versions are part of the key: new versions regenerate the output.
+  auto keyed = imports;
+  keyed.push_back("../../scripts/setup-venv.sh");
+  return cached_output(script, name, keyed, run_reference_helper);
 }
 
 }  // namespace mprotonet::test

@@ -47,6 +47,15 @@ CommandResult run_command(const std::string& command_line);
 /// test (ADD_FAILURE) with its output when the script exits non-zero.
 CommandResult run_python_helper(const std::string& script, const std::string& args);
 
+/// Python of the project's virtual environment (scripts/setup-venv.sh: PyTorch 2.x, TorchIO,
+/// Captum), for the oracles that are the reference code's own libraries; $MPROTONET_REFERENCE_PYTHON
+/// overrides. Fails the current test (ADD_FAILURE, with the command that creates it) and returns
+/// "" when it is missing.
+std::string reference_python();
+
+/// Runs a helper under tests/helpers with reference_python(); fails the test when it exits non-zero.
+CommandResult run_reference_helper(const std::string& script, const std::string& args);
+
 /// The output folder of a Python oracle that writes its files into the folder given as its only
 /// argument, generated once per build tree: build/test-cache/<name>-<hash of `script` and of the
 /// helper scripts it imports, `imports`>, so a changed oracle regenerates. ctest runs every area in its own process, possibly
@@ -54,6 +63,10 @@ CommandResult run_python_helper(const std::string& script, const std::string& ar
 /// of a race removes its copy). Fails the current test (ADD_FAILURE) when the oracle fails.
 std::filesystem::path cached_oracle_output(const std::string& script, const std::string& name,
                                            const std::vector<std::string>& imports = {});
+
+/// cached_oracle_output for an oracle that runs with reference_python().
+std::filesystem::path cached_reference_oracle_output(const std::string& script, const std::string& name,
+                                                     const std::vector<std::string>& imports = {});
 
 /// Quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);

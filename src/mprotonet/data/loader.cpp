@@ -47,6 +47,7 @@ Batch make_batch(const PreprocessedCohort& cohort, const std::vector<int64_t>& s
     labels.push_back(cohort.label(s));
   }
   b.images = torch::stack(images).contiguous();
+  if (options.pin_memory) b.images = b.images.pin_memory();
   b.labels = torch::tensor(labels, torch::kLong);
   return b;
 }

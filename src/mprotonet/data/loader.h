@@ -61,6 +61,10 @@ struct LoaderOptions {
   /// exactly as in a single process. Defaults 0 of 1 (the whole batch).
   int shard_rank = 0;
   int shard_count = 1;
+  /// Stack each batch in page-locked (pinned) memory, so the copy to a CUDA device can run
+  /// asynchronously (`to(device, non_blocking)`), as PyTorch's DataLoader(pin_memory=True). Needs
+  /// a CUDA runtime; training sets it for --device cuda. Default false.
+  bool pin_memory = false;
 
   /// Options of an evaluation loader: in order, no augmentation, last batch kept.
   static LoaderOptions evaluation(int64_t batch_size);

@@ -242,6 +242,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
             "; every test fold needs both classes");
   CohortOptions copts;
   copts.preprocess.spacing_mm = o.spacing_mm;
+  copts.preprocess.grid = o.preprocess_grid;
   copts.cache_root = o.cache_dir.empty() ? default_cache_root() : o.cache_dir;
   copts.threads = o.preprocess_threads;
   copts.with_seg = true;
@@ -282,7 +283,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
             {"train", to_json(topts)},
             {"loss", loss_j},
             {"seed", o.seed},
-            {"preprocess", {{"spacing_mm", o.spacing_mm}, {"key", copts.preprocess.key()}, {"shape", shape}}},
+            {"preprocess", preprocess_record(copts.preprocess, shape)},
             {"cache_dir", cohort.cache_dir().string()},
             {"data_dir", fs::absolute(o.data_dir).lexically_normal().string()},
             {"dataset",

@@ -24,6 +24,7 @@
 #include "mprotonet/engines/trainer.h"
 #include "mprotonet/metrics/classification.h"
 #include "mprotonet/nets/model_config.h"
+#include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
 
@@ -42,6 +43,8 @@ struct CrossValidationOptions {
   int64_t n_layers = 6;
   /// Preprocessing voxel size in mm (the input size follows: 1.5 -> 128x128x96). Default 1.5.
   double spacing_mm = 1.5;
+  /// Grid of the preprocessing (docs/method.md#preprocessing). Default kMillimetre.
+  PreprocessGrid preprocess_grid = PreprocessGrid::kMillimetre;
   /// Number of folds. Default 5.
   int folds = 5;
   /// Run only this fold (0-based); -1 = all. Default -1.

@@ -173,7 +173,7 @@ json evaluate_run(const EvaluationOptions& o) {
 
   // Cohort, preprocessed as the run was.
   CohortOptions copts;
-  copts.preprocess.spacing_mm = run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
+  copts.preprocess = run_preprocess_options(run);
   copts.cache_root = o.cache_dir.empty() ? default_cache_root() : o.cache_dir;
   copts.threads = o.preprocess_threads;
   copts.with_seg = true;
@@ -547,6 +547,7 @@ json explain_case(const ExplainOptions& o) {
   auto files = with_context("while reading the case " + o.case_dir.string(), [&] { return find_case_files(o.case_dir); });
   PreprocessOptions popts;
   popts.spacing_mm = o.spacing_mm > 0 ? o.spacing_mm : popts.fov_mm[0] / static_cast<double>(cfg.in_size[1]);
+  popts.grid = o.preprocess_grid;
   const auto grid = popts.output_shape();
   check(grid[0] == cfg.in_size[1] && grid[1] == cfg.in_size[2] && grid[2] == cfg.in_size[3],
         "preprocessing at " + std::to_string(popts.spacing_mm) + " mm gives " + std::to_string(grid[0]) + "x" +

@@ -27,6 +27,7 @@
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/metrics/faithfulness.h"
 #include "mprotonet/report/png.h"
+#include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
 
@@ -98,6 +99,8 @@ struct ExplainOptions {
   std::vector<attribution::MapMethod> methods{attribution::MapMethod::MProtoNet, attribution::MapMethod::GradCAM};
   /// Preprocessing voxel size in mm; 0 = derived from the model's in_size (192 mm / D). Default 0.
   double spacing_mm = 0.0;
+  /// Grid of the preprocessing (--preprocess); kReference for models imported from the reference.
+  PreprocessGrid preprocess_grid = PreprocessGrid::kMillimetre;
   /// Prototypes listed for prototype models. Default 5.
   int64_t top_prototypes = 5;
   /// Occlusion settings.

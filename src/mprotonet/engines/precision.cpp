@@ -15,10 +15,23 @@ namespace mprotonet {
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
-  throw Error("unknown precision '" + name + "'; valid: fp32, bf16");
+  if (name == "fp16") return Precision::kFp16;
+  throw Error("unknown precision '" + name + "'; valid: fp32, bf16, fp16");
 }
 
-std::string precision_name(Precision p) { return p == Precision::kBf16 ? "bf16" : "fp32"; }
+std::string precision_name(Precision p) {
+  switch (p) {
+    case Precision::kBf16: return "bf16";
+    case Precision::kFp16: return "fp16";
+    case Precision::kFp32: break;
+  }
+  return "fp32";
+}
+
+void check_precision_for_device(Precision precision, const torch::Device& device) {
+  check(precision != Precision::kFp16 || device.is_cuda(),
+        "fp16 autocast needs a CUDA device (--device cuda); on the CPU use bf16 or fp32");
+}
 
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
@@ -32,13 +45,14 @@ torch::Device parse_device(const std::string& name) {
 }
 
 AutocastGuard::AutocastGuard(Precision precision, const torch::Device& device) {
-  if (precision != Precision::kBf16) return;
+  if (precision == Precision::kFp32) return;
+  check_precision_for_device(precision, device);
   active_ = true;
   cuda_ = device.is_cuda();
   prev_enabled_ = compat::autocast_enabled(cuda_);
   prev_dtype_ = compat::autocast_dtype(cuda_);
   compat::set_autocast_enabled(cuda_, true);
-  compat::set_autocast_dtype(cuda_, at::kBFloat16);
+  compat::set_autocast_dtype(cuda_, precision == Precision::kFp16 ? at::kHalf : at::kBFloat16);
   at::autocast::increment_nesting();
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Device and numeric precision of training and evaluation: fp32 everywhere by default; bf16
-// autocast on the CPU (LibTorch 1.13 exposes at::autocast::set_cpu_enabled in C++) or on CUDA
-// (bf16 needs no gradient scaler, which LibTorch's C++ API lacks). The model's weights and
-// the optimiser state stay fp32; only the forward ops autocast lists run in bf16.
+// autocast on the CPU or on CUDA (no loss scaling needed); fp16 autocast on CUDA, trained with
+// dynamic loss scaling (engines/grad_scaler.h). The model's weights and the optimiser state stay
+// fp32; only the forward ops autocast lists run in the lower precision. The autocast state is
+// set through core/torch_compat.h, whose API differs between LibTorch 1.13 and 2.x.
 #pragma once
 
 #include <string>
@@ -11,9 +12,9 @@
 
 namespace mprotonet {
 
-enum class Precision { kFp32, kBf16 };
+enum class Precision { kFp32, kBf16, kFp16 };
 
-/// "fp32" or "bf16"; Error listing the valid names otherwise.
+/// "fp32", "bf16" or "fp16"; Error listing the valid names otherwise.
 Precision parse_precision(const std::string& name);
 std::string precision_name(Precision p);
 
@@ -21,8 +22,11 @@ std::string precision_name(Precision p);
 /// false (this LibTorch build or machine has no usable GPU), or for an unknown name.
 torch::Device parse_device(const std::string& name);
 
-/// RAII: enables autocast to bf16 for `device` while alive when precision is kBf16; a no-op for
-/// kFp32. Restores the previous autocast state and clears the autocast cast cache on exit.
+/// Error unless `precision` runs on `device`: fp16 autocast is for CUDA (on the CPU, LibTorch's
+/// convolutions have no fast fp16 kernels; bf16 is the CPU's lower precision).
+void check_precision_for_device(Precision precision, const torch::Device& device);
+
+/// RAII: enables autocast to bf16 / fp16 for `device` while alive; a no-op for kFp32. Restores the previous autocast state and clears the autocast cast cache on exit.
 class AutocastGuard {
  public:
   AutocastGuard(Precision precision, const torch::Device& device);

@@ -130,4 +130,17 @@ std::unique_ptr<FolderLock> lock_fold(const fs::path& run_dir, int fold) {
   return lock;
 }
 
+json preprocess_record(const PreprocessOptions& options, const std::array<int64_t, 3>& shape) {
+  json record{{"spacing_mm", options.spacing_mm}, {"key", options.key()}, {"shape", shape}};
+  if (options.grid != PreprocessGrid::kMillimetre) record["grid"] = to_string(options.grid);
+  return record;
+}
+
+PreprocessOptions run_preprocess_options(const json& run) {
+  PreprocessOptions options;
+  options.spacing_mm = run.value(json::json_pointer("/preprocess/spacing_mm"), options.spacing_mm);
+  options.grid = parse_preprocess_grid(run.value(json::json_pointer("/preprocess/grid"), to_string(options.grid)));
+  return options;
+}
+
 }  // namespace mprotonet

@@ -13,6 +13,7 @@
 
 #include "mprotonet/core/lock.h"
 #include "mprotonet/data/brats.h"
+#include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
 
@@ -27,6 +28,13 @@ void check_run_json(const nlohmann::json& run, const std::filesystem::path& run_
 /// folds' test ids) is in `dataset` with the grade the run recorded; the message names the
 /// subjects that are missing or have another grade (the first 10, then a count). Subjects of
 /// `dataset` outside the run are allowed.
+/// run.json's "preprocess" record: spacing_mm, key, shape, and grid when it is not the default.
+nlohmann::json preprocess_record(const PreprocessOptions& options, const std::array<int64_t, 3>& shape);
+
+/// The preprocessing a run was trained with, read back from run.json's "preprocess" record
+/// (spacing_mm, default 1.5; grid, default "mm"): evaluation and the report preprocess as training did.
+PreprocessOptions run_preprocess_options(const nlohmann::json& run);
+
 void check_dataset_matches_run(const nlohmann::json& run, const Dataset& dataset, const std::filesystem::path& run_json);
 
 /// The locks `train` holds on a run folder. RUN_DIR/.lock: exclusive for a run of every fold

@@ -21,6 +21,7 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/loader.h"
 #include "mprotonet/engines/distributed.h"
+#include "mprotonet/engines/grad_scaler.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/schedule.h"
 #include "mprotonet/engines/train_step.h"
@@ -127,8 +128,7 @@ void validate_train_options(const TrainOptions& o) {
     check_integer(o.eval_batch_size, "eval_batch_size", 0, kMaxBatchSize);
     check_integer(o.eval_interval, "eval_interval", 0, kMaxEpochs);
     check_integer(o.stop_after_steps, "stop_after_steps", -1, INT64_MAX);
-    parse_device(o.device);
-    parse_precision(o.precision);
+    check_precision_for_device(parse_precision(o.precision), parse_device(o.device));
   });
 }
 
@@ -387,6 +387,7 @@ class FoldTrainer {
     lo.augment = o_.augment;
     lo.seed = Rng::derive(o_.seed, {kStreamLoader}).next_u64();
     lo.workers = o_.loader_workers;
+    lo.pin_memory = device_.is_cuda();  // the batch's copy to the GPU overlaps the computation
     if (group_) {
       lo.shard_rank = group_->rank();
       lo.shard_count = group_->size();
@@ -493,7 +494,7 @@ class FoldTrainer {
     const bool bar = o_.verbose && isatty(fileno(stderr));
     loader_->start_epoch(s);
     while (auto batch = loader_->next()) {
-      const auto x = batch->images.to(device_);
+      const auto x = batch->images.to(device_, /*non_blocking=*/batch->images.is_pinned());
       const auto y = batch->labels.to(device_);
       Rng rng = Rng::derive(o_.seed, {kStreamMapping, static_cast<uint64_t>(s), static_cast<uint64_t>(batch->batch_index)});
       auto [terms, logits] = batch_objective(*model_, st.kind, x, y, class_weights_, loss_, rng, precision_, device_);
@@ -511,9 +512,9 @@ class FoldTrainer {
         throw Error(msg.str());
       }
       opt.zero_grad();
-      terms.total.backward();
-      if (group_) average_gradients(*group_, *model_);
-      opt.step();
+      scaler_.scale_loss(terms.total).backward();
+      if (group_) average_gradients(*group_, *model_);  // every rank then sees the same inf / NaN
+      if (scaler_.unscale_and_update(model_->parameters())) opt.step();
       if (group_) acc.update(torch::cat(group_->all_gather(logits.detach().to(torch::kCPU, torch::kFloat))),
                              torch::cat(group_->all_gather(y.to(torch::kCPU))));
       else acc.update(logits.detach(), y);
@@ -549,6 +550,7 @@ class FoldTrainer {
     for (const auto& r : history_) hist.push_back(to_json(r));
     meta["history"] = hist;
     meta["push"] = push_ ? to_json(*push_) : nlohmann::json(nullptr);
+    if (scaler_.enabled()) meta["grad_scaler"] = scaler_.to_json();
     const auto state = nets::model_state(*model_);
     std::vector<torch::Tensor> tensors;
     nlohmann::json names = nlohmann::json::array();
@@ -637,6 +639,7 @@ class FoldTrainer {
     history_.clear();
     for (const auto& r : meta.at("history")) history_.push_back(epoch_record_from_json(r));
     if (!meta.at("push").is_null()) push_ = push_record_from_json(meta.at("push"));
+    if (scaler_.enabled() && meta.contains("grad_scaler")) scaler_.from_json(meta.at("grad_scaler"));
     return meta.at("next_step").get<int64_t>();
   }
 
@@ -692,6 +695,7 @@ class FoldTrainer {
   int fold_;
   torch::Device device_;
   Precision precision_;
+  GradScaler scaler_{precision_ == Precision::kFp16};  ///< loss scaling of fp16 autocast
   ProcessGroup* group_ = nullptr;  ///< data-parallel training when set (distributed.h)
   bool root_ = true;               ///< writes the outputs (rank 0, or the only process)
   nets::Classifier model_;

@@ -747,6 +747,7 @@ Volume read_nifti(const fs::path& path) {
 
   const std::vector<unsigned char> bytes = read_voxel_bytes(path, v, out.numel() * v.dtype->bytes);
   const bool scaled = h.scl_slope != 0 && std::isfinite(h.scl_slope);
+  out.rescaled = scaled && (h.scl_slope != 1 || h.scl_inter != 0);
   out.data.resize(static_cast<size_t>(out.numel()));
   convert_voxels(v.dtype->type, bytes.data(), out.shape, scaled, h.scl_slope, h.scl_inter, out.data.data());
 

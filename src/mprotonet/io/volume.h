@@ -42,6 +42,7 @@ struct Volume {
   Affine affine = identity_affine();      ///< voxel -> world (mm)
   std::vector<float> data;                ///< scaled values, numpy order (k fastest)
   DataType source_dtype = DataType::kFloat32;  ///< datatype it was stored as on disk
+  bool rescaled = false;  ///< the file's scl_slope / scl_inter changed the stored values
 
   int64_t numel() const { return shape[0] * shape[1] * shape[2]; }
   int64_t index(int64_t i, int64_t j, int64_t k) const { return (i * shape[1] + j) * shape[2] + k; }

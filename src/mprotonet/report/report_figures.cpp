@@ -250,36 +250,36 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     cache_root = !recorded.empty() && fs::exists(recorded.parent_path()) ? recorded.parent_path() : default_cache_root();
   }
   const auto log = o.log ? o.log : ProgressLog([](const std::string&) {});
-  // One preprocessed cohort per voxel size used by the runs (normally one).
-  std::map<double, PreprocessedCohort> cohorts;
+  // One preprocessed cohort per preprocessing used by the runs (normally one).
+  std::map<std::string, PreprocessedCohort> cohorts;
   auto cohort_for = [&](const ReportRun& run) -> const PreprocessedCohort& {
-    const double spacing = run.run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
-    auto it = cohorts.find(spacing);
+    const PreprocessOptions preprocess = run_preprocess_options(run.run);
+    auto it = cohorts.find(preprocess.key());
     if (it == cohorts.end()) {
       CohortOptions co;
-      co.preprocess.spacing_mm = spacing;
+      co.preprocess = preprocess;
       co.cache_root = cache_root;
       co.with_seg = true;
       log("report: preprocessing / mapping " + std::to_string(picked.subjects.size()) + " test cases at " +
-          std::to_string(spacing) + " mm");
-      it = cohorts.emplace(spacing, PreprocessedCohort::build(picked, co)).first;
+          std::to_string(preprocess.spacing_mm) + " mm");
+      it = cohorts.emplace(preprocess.key(), PreprocessedCohort::build(picked, co)).first;
     }
     return it->second;
   };
 
   // Prototype source subjects (training cases), one preprocessed cohort each, for the viewer.
-  std::map<std::pair<double, std::string>, PreprocessedCohort> sources;
+  std::map<std::pair<std::string, std::string>, PreprocessedCohort> sources;
   auto source_cohort = [&](const ReportRun& run, const std::string& subject) -> const PreprocessedCohort& {
-    const double spacing = run.run.value(json::json_pointer("/preprocess/spacing_mm"), 1.5);
-    auto it = sources.find({spacing, subject});
+    const PreprocessOptions preprocess = run_preprocess_options(run.run);
+    auto it = sources.find({preprocess.key(), subject});
     if (it == sources.end()) {
       Dataset one = ds;
       one.subjects = {ds.subjects[where.at(subject)]};
       CohortOptions co;
-      co.preprocess.spacing_mm = spacing;
+      co.preprocess = preprocess;
       co.cache_root = cache_root;
       co.with_seg = false;
-      it = sources.emplace(std::make_pair(spacing, subject), PreprocessedCohort::build(one, co)).first;
+      it = sources.emplace(std::make_pair(preprocess.key(), subject), PreprocessedCohort::build(one, co)).first;
     }
     return it->second;
   };

@@ -2,6 +2,7 @@
 // Preprocessing: canonical reorientation, FOV + resampling on one physical grid, z-score.
 #include "mprotonet/transforms/preprocess.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 #include <sstream>
@@ -53,6 +54,29 @@ Mat3 polar_orthogonal(Mat3 r) {
 
 }  // namespace
 
+std::string to_string(PreprocessGrid grid) { return grid == PreprocessGrid::kReference ? "reference" : "mm"; }
+
+PreprocessGrid parse_preprocess_grid(const std::string& text) {
+  if (text == "mm") return PreprocessGrid::kMillimetre;
+  if (text == "reference") return PreprocessGrid::kReference;
+  throw Error("unknown preprocessing '" + text + "'; expected 'mm' (field of view in mm) or 'reference' (TorchIO's voxel crop)");
+}
+
+namespace {
+
+/// The reference's Resample output size for n voxels of `zoom` mm: ceil(n * zoom / spacing), 1 stays 1.
+double reference_size(int64_t n, double zoom, double spacing_mm) {
+  return n == 1 ? 1.0 : std::ceil(static_cast<double>(n) * zoom / spacing_mm);
+}
+
+/// Voxels SimpleITK holds in an integer pixel type (the reference reads files with it): an
+/// integer datatype on disk without scl_slope / scl_inter rescaling.
+bool integer_pixels(const Volume& v) {
+  return v.source_dtype != DataType::kFloat32 && v.source_dtype != DataType::kFloat64 && !v.rescaled;
+}
+
+}  // namespace
+
 std::array<int64_t, 3> PreprocessOptions::output_shape() const {
   // %g-style numbers: std::to_string prints 1e-300 as "0.000000".
   auto mm = [](double v) {
@@ -65,7 +89,11 @@ std::array<int64_t, 3> PreprocessOptions::output_shape() const {
   double voxels = 1;
   for (int a = 0; a < 3; ++a) {
     check(fov_mm[a] > 0 && std::isfinite(fov_mm[a]), "field of view must be positive, got " + mm(fov_mm[a]) + " mm");
-    const double n = std::round(fov_mm[a] / spacing_mm);
+    if (grid == PreprocessGrid::kReference)
+      check(reference_crop[a] >= 1 && reference_crop[a] <= 4096,
+            "the reference crop must be 1 to 4096 voxels per axis, got " + std::to_string(reference_crop[a]));
+    const double n = grid == PreprocessGrid::kReference ? reference_size(reference_crop[a], 1.0, spacing_mm)
+                                                         : std::round(fov_mm[a] / spacing_mm);
     check(n >= 1, "spacing " + mm(spacing_mm) + " mm is larger than the " + mm(fov_mm[a]) + " mm field of view");
     voxels *= n;
     // Bounded like a volume read from disk (io/nifti.h kMaxVoxels), before llround (which
@@ -82,6 +110,9 @@ std::string PreprocessOptions::key() const {
   std::ostringstream s;
   s.precision(17);
   s << "spacing=" << spacing_mm << ";fov=" << fov_mm[0] << "," << fov_mm[1] << "," << fov_mm[2] << ";zscore=" << zscore;
+  // Only the non-default grid is named, so the caches and run records of mm runs keep their keys.
+  if (grid == PreprocessGrid::kReference)
+    s << ";grid=reference;crop=" << reference_crop[0] << "," << reference_crop[1] << "," << reference_crop[2];
   return s.str();
 }
 
@@ -210,6 +241,104 @@ Volume resample(const Volume& in, const std::array<int64_t, 3>& shape, const Aff
   return out;
 }
 
+Volume crop_or_pad(const Volume& in, const std::array<int64_t, 3>& target) {
+  // Output index i takes input index i + offset; offset = ceil(d / 2) for a crop of d voxels and
+  // -ceil(d / 2) for a pad of d voxels.
+  std::array<int64_t, 3> offset{};
+  for (int a = 0; a < 3; ++a) {
+    check(target[a] >= 1, "crop or pad target must be at least 1 voxel, got " + std::to_string(target[a]));
+    const int64_t d = in.shape[a] - target[a];
+    offset[a] = d >= 0 ? (d + 1) / 2 : -((-d + 1) / 2);
+  }
+  Affine shift = identity_affine();
+  for (int a = 0; a < 3; ++a) shift[a][3] = static_cast<double>(offset[a]);
+  Volume out = make_volume(target, multiply_affine(in.affine, shift));
+  out.source_dtype = in.source_dtype;
+  size_t o = 0;
+  for (int64_t i = 0; i < target[0]; ++i)
+    for (int64_t j = 0; j < target[1]; ++j)
+      for (int64_t k = 0; k < target[2]; ++k, ++o) {
+        const int64_t x = i + offset[0], y = j + offset[1], z = k + offset[2];
+        if (x >= 0 && y >= 0 && z >= 0 && x < in.shape[0] && y < in.shape[1] && z < in.shape[2])
+          out.data[o] = in.data[static_cast<size_t>((x * in.shape[1] + y) * in.shape[2] + z)];
+      }
+  return out;
+}
+
+std::pair<std::array<int64_t, 3>, Affine> reference_resample_grid(const Volume& in, double spacing_mm) {
+  check(spacing_mm > 0 && std::isfinite(spacing_mm), "spacing must be a positive number of mm");
+  const auto zooms = voxel_sizes(in.affine);
+  std::array<int64_t, 3> shape{};
+  for (int a = 0; a < 3; ++a) {
+    const double n = reference_size(in.shape[a], zooms[a], spacing_mm);
+    check(n >= 1 && n <= 4096, "resampling " + std::to_string(in.shape[a]) + " voxels of " + std::to_string(zooms[a]) +
+                                   " mm at " + std::to_string(spacing_mm) + " mm gives " + std::to_string(n) + " voxels");
+    shape[a] = static_cast<int64_t>(n);
+  }
+  // Output voxel i sits at input continuous index 0.5 * (r - 1) + i * r, r = spacing / zoom.
+  Affine step = identity_affine();
+  for (int c = 0; c < 3; ++c) {
+    const double r = spacing_mm / zooms[c];
+    step[c][c] = r;
+    step[c][3] = 0.5 * (r - 1.0);
+  }
+  return {shape, multiply_affine(in.affine, step)};
+}
+
+Volume resample_itk(const Volume& in, const std::array<int64_t, 3>& shape, const Affine& affine, Interpolation interp) {
+  Volume out = make_volume(shape, affine);
+  out.source_dtype = in.source_dtype;
+  // As ITK computes it: the output voxel's physical point, then the input's continuous index
+  // through the inverse of the input's direction x spacing matrix.
+  Mat3 in_m;
+  for (int r = 0; r < 3; ++r)
+    for (int c = 0; c < 3; ++c) in_m[r][c] = in.affine[r][c];
+  const Mat3 to_index = inverse3(in_m);
+  const std::array<int64_t, 3> n{in.shape[0], in.shape[1], in.shape[2]};
+  const float* src = in.data.data();
+  auto at = [&](int64_t x, int64_t y, int64_t z) { return static_cast<double>(src[(x * n[1] + y) * n[2] + z]); };
+  size_t o = 0;
+  for (int64_t i = 0; i < shape[0]; ++i)
+    for (int64_t j = 0; j < shape[1]; ++j)
+      for (int64_t k = 0; k < shape[2]; ++k, ++o) {
+        std::array<double, 3> q{};
+        for (int r = 0; r < 3; ++r)
+          q[r] = affine[r][3] + affine[r][0] * static_cast<double>(i) + affine[r][1] * static_cast<double>(j) +
+                 affine[r][2] * static_cast<double>(k) - in.affine[r][3];
+        std::array<double, 3> p{};
+        bool inside = true;
+        for (int r = 0; r < 3; ++r) {
+          p[r] = to_index[r][0] * q[0] + to_index[r][1] * q[1] + to_index[r][2] * q[2];
+          inside = inside && p[r] >= -0.5 && p[r] < static_cast<double>(n[r]) - 0.5;
+        }
+        if (!inside) continue;  // make_volume zero-fills: ITK's default pixel value
+        if (interp == Interpolation::kNearest) {
+          std::array<int64_t, 3> nearest{};
+          for (int r = 0; r < 3; ++r) nearest[r] = std::min(n[r] - 1, static_cast<int64_t>(std::floor(p[r] + 0.5)));
+          out.data[o] = static_cast<float>(at(nearest[0], nearest[1], nearest[2]));
+          continue;
+        }
+        // ITK's LinearInterpolateImageFunction: base index floor(p) (not below 0), an axis whose
+        // distance is <= 0 or whose next index is past the end is not interpolated, and the
+        // interpolation is a chain of lerps along x, then y, then z (so equal neighbours give
+        // their value exactly, which matters where an integer image truncates the result).
+        std::array<int64_t, 3> lo{}, hi{};
+        std::array<double, 3> d{};
+        for (int r = 0; r < 3; ++r) {
+          lo[r] = std::max<int64_t>(0, static_cast<int64_t>(std::floor(p[r])));
+          d[r] = p[r] - static_cast<double>(lo[r]);
+          hi[r] = lo[r] + 1 < n[r] ? lo[r] + 1 : lo[r];
+          if (d[r] <= 0 || hi[r] == lo[r]) d[r] = 0, hi[r] = lo[r];
+        }
+        auto lerp = [](double a, double b, double t) { return t == 0 ? a : a + (b - a) * t; };
+        auto along_x = [&](int64_t y, int64_t z) { return lerp(at(lo[0], y, z), at(hi[0], y, z), d[0]); };
+        const double v0 = lerp(along_x(lo[1], lo[2]), along_x(hi[1], lo[2]), d[1]);
+        const double v1 = d[2] == 0 ? v0 : lerp(along_x(lo[1], hi[2]), along_x(hi[1], hi[2]), d[1]);
+        out.data[o] = static_cast<float>(lerp(v0, v1, d[2]));
+      }
+  return out;
+}
+
 void zscore(Volume& v) {
   const size_t n = v.data.size();
   check(n >= 2, "cannot z-score a volume with fewer than 2 voxels");
@@ -227,7 +356,19 @@ void zscore(Volume& v) {
 
 Volume preprocess_volume(const Volume& in, const PreprocessOptions& options, Interpolation interp) {
   const Volume canonical = reorient_to_ras(in);
-  Volume out = resample(canonical, options.output_shape(), output_affine(canonical, options), interp);
+  Volume out;
+  if (options.grid == PreprocessGrid::kReference) {
+    options.output_shape();  // validates the options
+    const Volume cropped = crop_or_pad(canonical, options.reference_crop);
+    const auto [shape, affine] = reference_resample_grid(cropped, options.spacing_mm);
+    out = resample_itk(cropped, shape, affine, interp);
+    // SimpleITK resamples into the input's pixel type: interpolated values of an integer image
+    // are truncated toward zero, as the reference's TorchIO (0.19) leaves them.
+    if (integer_pixels(in))
+      for (float& x : out.data) x = std::trunc(x);
+  } else {
+    out = resample(canonical, options.output_shape(), output_affine(canonical, options), interp);
+  }
   if (interp == Interpolation::kLinear && options.zscore) zscore(out);
   return out;
 }
@@ -256,6 +397,18 @@ PreprocessedCase preprocess_case(const CaseFiles& files, const PreprocessOptions
         }
         return preprocess_volume(seg, options, Interpolation::kNearest);
       });
+    }
+    // The reference grid's size depends on the input voxel size; a cohort and a model need one size.
+    const auto expected = options.output_shape();
+    for (int m = 0; m < kNumModalities; ++m) {
+      const auto& v = out.images[static_cast<size_t>(m)];
+      if (v.shape != expected)
+        throw Error(files.images[static_cast<size_t>(m)].string() + ": the reference preprocessing (crop to " +
+                    std::to_string(options.reference_crop[0]) + "x" + std::to_string(options.reference_crop[1]) + "x" +
+                    std::to_string(options.reference_crop[2]) + " voxels, then resample) gives " + std::to_string(v.shape[0]) +
+                    "x" + std::to_string(v.shape[1]) + "x" + std::to_string(v.shape[2]) + " voxels, not the " +
+                    std::to_string(expected[0]) + "x" + std::to_string(expected[1]) + "x" + std::to_string(expected[2]) +
+                    " of a 1 mm volume: the reference pipeline expects 1 mm input (use --preprocess mm)");
     }
     // Every modality must sit on the same grid (co-registered input).
     for (int m = 1; m < kNumModalities; ++m)
