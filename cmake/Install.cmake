@@ -16,6 +16,13 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY TRUE)
 
 # A LibTorch outside the system folders (PyTorch's, for a GPU build) stays findable once installed.
 set_target_properties(mprotonet PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
+# That covers libraries linked by their full path; PyTorch's LibTorch also brings libtorch_cuda.so
+# and libc10_cuda.so through its imported targets, found beside libtorch.so at run time only if
+# the binary's own RUNPATH names that folder.
+get_filename_component(MPROTONET_TORCH_LIBDIR "${TORCH_LIBRARY}" DIRECTORY)
+if(MPROTONET_TORCH_LIBDIR AND NOT MPROTONET_TORCH_LIBDIR MATCHES "^/usr/lib")
+  set_property(TARGET mprotonet APPEND PROPERTY INSTALL_RPATH "${MPROTONET_TORCH_LIBDIR}")
+endif()
 install(TARGETS mprotonet RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # The lookup in core/resources.cpp assumes the data folder is share/mprotonet beside bin/.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/resources/ DESTINATION ${CMAKE_INSTALL_DATADIR}/mprotonet)
