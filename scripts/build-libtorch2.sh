@@ -43,11 +43,7 @@ if [ "${MPROTONET_NO_CUDA:-0}" != 1 ]; then
              -DMPROTONET_REQUIRE_CUDA=ON -DCMAKE_EXE_LINKER_FLAGS="-Wl,-rpath-link,$WHEEL_LIBS")
 fi
 
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
-export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
-export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
-GEN=()
-if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); fi
+source scripts/build-env.sh
 # TorchConfig looks for libtorch and libc10 with plain find_library calls, which would find
 # Debian's LibTorch 1.13 in /usr/lib first: name the wheel's.
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then

@@ -7,11 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR="${MPROTONET_BUILD_DIR:-build}"
 # ccache across clones: relative paths, and accept the precompiled torch header.
-export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
-export CCACHE_SLOPPINESS="${CCACHE_SLOPPINESS:-pch_defines,time_macros,include_file_mtime,include_file_ctime}"
-export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-5G}"
-GEN=()
-if command -v ninja >/dev/null 2>&1; then GEN=(-G Ninja); fi
+source scripts/build-env.sh
 if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
   cmake -S . -B "$BUILD_DIR" "${GEN[@]}" -DCMAKE_BUILD_TYPE=Release "$@"
 elif [ $# -gt 0 ]; then

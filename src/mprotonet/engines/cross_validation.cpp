@@ -209,19 +209,16 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   check(o.fold >= -1 && o.fold < o.folds,
         "train: --fold " + std::to_string(o.fold) + " is outside 0.." + std::to_string(o.folds - 1) + " (folds count from 0)");
   validate_train_options(o.train);  // before anything is written (a refused run leaves no run.json)
-  // Several processes on one machine share its cores (torchrun's LOCAL_WORLD_SIZE).
-  const ProcessGroup* const launch = process_group();
-  const int threads = set_torch_threads(
-      o.train.threads == 0 && launch != nullptr
-          ? std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / launch->environment().local_world_size)
-          : o.train.threads);
-  parse_device(o.train.device);
-  parse_precision(o.train.precision);
-  TrainOptions topts = o.train;
-  topts.seed = o.seed;
   // Data-parallel (distributed.h): every rank trains; rank 0 alone preprocesses first, evaluates
   // and writes; the others only train, each on its part of every batch.
   ProcessGroup* const group = process_group();
+  // Several processes on one machine share its cores (torchrun's LOCAL_WORLD_SIZE).
+  const int threads = set_torch_threads(
+      o.train.threads == 0 && group != nullptr
+          ? std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / group->environment().local_world_size)
+          : o.train.threads);
+  TrainOptions topts = o.train;
+  topts.seed = o.seed;
   const bool root = group == nullptr || group->is_root();
   if (!root) topts.verbose = false;
   const bool verbose = topts.verbose;
@@ -248,10 +245,9 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   copts.with_seg = true;
   const auto t_pre = std::chrono::steady_clock::now();
   // Rank 0 fills the cache; the others then find it complete (no duplicated preprocessing).
-  constexpr std::chrono::hours kPreprocessingWait{24};  // rank 0's preprocessing may take hours
-  if (group && !root) group->barrier(kPreprocessingWait);
+  if (group && !root) group->barrier(kWaitForRankZero);
   const PreprocessedCohort cohort = PreprocessedCohort::build(ds, copts);
-  if (group && root) group->barrier(kPreprocessingWait);
+  if (group && root) group->barrier(kWaitForRankZero);
   const auto shape = cohort.shape();
   if (verbose)
     std::cerr << "[data] " << cohort.size() << " subjects (" << n_hgg << " HGG, " << n_lgg << " LGG), " << shape[0] << "x"

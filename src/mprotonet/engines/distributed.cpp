@@ -14,6 +14,9 @@
 #include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#ifdef USE_C10D_NCCL  // defined by the torch target of a LibTorch built with NCCL (PyPI's CUDA wheel)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/nn/module.h>
 
@@ -129,6 +132,29 @@ std::optional<LaunchEnvironment> launch_environment() {
 struct ProcessGroup::Impl {
   c10::intrusive_ptr<c10d::Store> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> pg;
+#ifdef USE_C10D_NCCL
+  // CUDA tensors are averaged by NCCL, GPU to GPU; the group is made at the first such collective
+  // (every rank reaches it together), so CPU-only runs never touch CUDA.
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+  c10d::ProcessGroupNCCL& nccl_group(const LaunchEnvironment& env) {
+    if (!nccl) {
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = env.timeout;
+      nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(c10::make_intrusive<c10d::PrefixStore>("nccl", store), env.rank,
+                                                         env.world_size, options);
+    }
+    return *nccl;
+  }
+#endif
+  /// The transport of a bucket: NCCL for CUDA tensors where compiled in, otherwise Gloo (CPU).
+  bool on_device(const torch::Tensor& t) const {
+#ifdef USE_C10D_NCCL
+    return t.is_cuda();
+#else
+    (void)t;
+    return false;
+#endif
+  }
 };
 
 namespace {
@@ -148,9 +174,10 @@ void collective(const LaunchEnvironment& env, const std::string& what, Fn&& fn) 
 }
 
 // Flattens consecutive tensors of one dtype into buckets of at most `bucket_bytes`, runs `op`
-// on each bucket (a CPU tensor) and copies the result back.
+// on each bucket (a CPU tensor, or on the tensors' device when `on_device`) and copies the
+// result back.
 void for_each_bucket(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes,
-                     const std::function<void(torch::Tensor&)>& op) {
+                     const std::function<void(torch::Tensor&)>& op, bool on_device = false) {
   torch::NoGradGuard no_grad;
   size_t i = 0;
   while (i < tensors.size()) {
@@ -162,7 +189,8 @@ void for_each_bucket(const std::vector<torch::Tensor>& tensors, int64_t bucket_b
       ++j;
     }
     std::vector<torch::Tensor> flat_parts;
-    for (size_t k = i; k < j; ++k) flat_parts.push_back(tensors[k].detach().reshape({-1}).to(torch::kCPU));
+    for (size_t k = i; k < j; ++k)
+      flat_parts.push_back(on_device ? tensors[k].detach().reshape({-1}) : tensors[k].detach().reshape({-1}).to(torch::kCPU));
     torch::Tensor flat = torch::cat(flat_parts).contiguous();
     op(flat);
     int64_t offset = 0;
@@ -215,11 +243,23 @@ ProcessGroup::~ProcessGroup() = default;
 
 void ProcessGroup::average(const std::vector<torch::Tensor>& tensors, int64_t bucket_bytes) {
   collective(env_, "averaging across ranks", [&] {
-    for_each_bucket(tensors, bucket_bytes, [&](torch::Tensor& flat) {
-      std::vector<torch::Tensor> v{flat};
-      impl_->pg->allreduce(v)->wait();
-      flat.div_(env_.world_size);
-    });
+    const bool device = !tensors.empty() && impl_->on_device(tensors[0]);
+    for_each_bucket(
+        tensors, bucket_bytes,
+        [&](torch::Tensor& flat) {
+          std::vector<torch::Tensor> v{flat};
+#ifdef USE_C10D_NCCL
+          if (device) {
+            impl_->nccl_group(env_).allreduce(v)->wait();
+          } else {
+            impl_->pg->allreduce(v)->wait();
+          }
+#else
+          impl_->pg->allreduce(v)->wait();
+#endif
+          flat.div_(env_.world_size);
+        },
+        device);
   });
 }
 

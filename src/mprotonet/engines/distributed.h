@@ -58,8 +58,13 @@ std::optional<LaunchEnvironment> launch_environment();
 /// First host name of a Slurm node list ("gpu[07-09,12],cpu1" -> "gpu07").
 std::string first_slurm_host(const std::string& nodelist);
 
-/// A joined group of processes (Gloo). Collectives block until every rank has called them;
+/// A joined group of processes: Gloo, and NCCL for averaging CUDA tensors where LibTorch has it
+/// (PyPI's CUDA builds define USE_C10D_NCCL). Collectives block until every rank has called them;
 /// a failure (a rank that died, the timeout) is an Error naming this rank.
+/// How long the other ranks wait at a barrier for rank 0's one-rank work (preprocessing a
+/// cohort, writing the synthetic one), which may take hours on a large dataset.
+inline constexpr std::chrono::hours kWaitForRankZero{24};
+
 class ProcessGroup {
  public:
   /// Joins the group (blocks until all world_size ranks have joined, or the timeout).

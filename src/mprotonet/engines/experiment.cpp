@@ -211,7 +211,6 @@ fs::path run_experiment(const ExperimentOptions& o) {
   // cohort, the cache, the evaluations, the comparison and the report while the others wait.
   ProcessGroup* const group = process_group();
   const bool root = group == nullptr || group->is_root();
-  constexpr std::chrono::hours kWaitForRankZero{24};
   std::function<void(const std::string&)> log = [](const std::string& line) { std::cerr << line << "\n"; };
   if (o.log) log = o.log;
   if (!root) log = [](const std::string&) {};

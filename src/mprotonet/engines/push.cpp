@@ -165,13 +165,9 @@ namespace {
 // (ties: the lowest rank, whose slice comes first in the training order). Leaves every rank with
 // the same best / best_vector / best_map / record.
 void merge_ranks(ProcessGroup& group, const PreprocessedCohort& cohort, bool with_maps, std::array<int64_t, 3> map_shape,
-                 std::vector<double>& best, std::vector<torch::Tensor>& best_vector, std::vector<torch::Tensor>& best_map,
-                 PushRecord& record) {
+                 int64_t D, std::vector<double>& best, std::vector<torch::Tensor>& best_vector,
+                 std::vector<torch::Tensor>& best_map, PushRecord& record) {
   const int64_t P = static_cast<int64_t>(best.size());
-  int64_t D = 0;
-  for (const auto& v : best_vector)
-    if (v.defined()) D = v.numel();
-  D = torch::stack(group.all_gather(torch::tensor({D}, torch::kLong))).max().item<int64_t>();
   if (with_maps) {
     const auto shapes = torch::stack(group.all_gather(torch::tensor(std::vector<int64_t>(map_shape.begin(), map_shape.end()), torch::kLong)));
     const auto idx = shapes.prod(1).argmax().item<int64_t>();
@@ -286,7 +282,7 @@ PushRecord push_prototypes(nets::MProtoNet3DImpl& model, const PreprocessedCohor
     }
   }
   if (options.group)
-    merge_ranks(*options.group, cohort, pooled && options.pictures, map_shape, best, best_vector, best_map, record);
+    merge_ranks(*options.group, cohort, pooled && options.pictures, map_shape, D, best, best_vector, best_map, record);
   const auto& rfs = model.receptive_fields();
   for (int64_t p = 0; p < P; ++p) {
     auto& rec = record.prototypes[static_cast<size_t>(p)];

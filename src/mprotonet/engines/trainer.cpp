@@ -359,6 +359,9 @@ class FoldTrainer {
     root_ = group_ == nullptr || group_->is_root();
     o_.verbose = o_.verbose && root_;  // one log per run: rank 0's
     check(o_.batch_size >= 1, "training: batch_size must be >= 1, got " + std::to_string(o_.batch_size));
+    // Each process of a node drives its own GPU: "cuda" in a group means cuda:LOCAL_RANK.
+    if (group_ && device_.is_cuda() && !device_.has_index())
+      device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(group_->environment().local_rank));
     model_ = nets::build_model(config_, o_.seed);
     model_->to(device_);
     if (group_) broadcast_module(*group_, *model_);  // every rank starts from rank 0's weights
