@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // `mprotonet explain`: prediction, attribution maps (NIfTI on the case's grid), PNG panels and
-// the top prototypes of one case folder (docs/method.md#explanations). The work is engines/evaluator.h explain_case.
+// the top prototypes of one case folder (docs/method.md#explanations). The work is engines/explain.h explain_case.
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -9,7 +9,7 @@
 #include "apps/option_bounds.h"
 #include "apps/preprocess_option.h"
 #include "mprotonet/core/fs.h"
-#include "mprotonet/engines/evaluator.h"
+#include "mprotonet/engines/explain.h"
 
 namespace {
 

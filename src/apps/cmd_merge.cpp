@@ -9,6 +9,7 @@
 #include "apps/commands.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/cross_validation.h"
+#include "mprotonet/engines/run_folder.h"
 
 namespace mprotonet::cli {
 namespace {
@@ -21,7 +22,7 @@ CommandRegistration register_merge("merge", "Aggregate the folds of a run folder
                               ->check(CLI::ExistingDirectory);
                           return [dir] {
                             merge_run(*dir);
-                            std::cout << read_text_file(*dir / "results.md");
+                            std::cout << read_text_file(RunFolder(*dir).results_md());
                             return 0;
                           };
                         });

@@ -21,6 +21,7 @@
 #include "mprotonet/data/brats.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/io/state_dict.h"
+#include "mprotonet/io/volume_tensor.h"
 #include "mprotonet/transforms/preprocess.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
@@ -113,14 +114,13 @@ PredictInput case_input(const std::string& dir, double spacing, mprotonet::Prepr
   const auto shape = c.images[0].shape;
   in.tensor = torch::empty({1, kNumModalities, shape[0], shape[1], shape[2]});
   for (int m = 0; m < kNumModalities; ++m)
-    in.tensor[0][m].copy_(torch::from_blob(const_cast<float*>(c.images[static_cast<size_t>(m)].data.data()), {shape[0], shape[1], shape[2]}));
+    in.tensor[0][m].copy_(volume_to_tensor(c.images[static_cast<size_t>(m)]));
   const Affine grid = c.images[0].affine;
   const NiftiHeader t1 = read_nifti_header(files.images[0]);
   in.write_map = [grid, shape, t1](const std::filesystem::path& out, const std::string& method, const torch::Tensor& map) {
-    Volume v = make_volume(shape, grid);
-    const auto mean = map[0].to(torch::kFloat32).mean(0).contiguous();
-    check(mean.numel() == v.numel(), "map of " + method + " does not have the preprocessed grid's size");
-    std::memcpy(v.data.data(), mean.data_ptr<float>(), v.data.size() * sizeof(float));
+    const auto mean = map[0].to(torch::kFloat32).mean(0);
+    check(mean.sizes() == c10::IntArrayRef(shape), "map of " + method + " does not have the preprocessed grid's size");
+    const Volume v = tensor_to_volume(mean, grid);
     write_nifti(out / (method + "_preprocessed.nii.gz"), v, DataType::kFloat32);
     const Volume back = resample(v, {t1.dim[1], t1.dim[2], t1.dim[3]}, t1.affine, Interpolation::kLinear);
     write_nifti(out / (method + ".nii.gz"), back, DataType::kFloat32);

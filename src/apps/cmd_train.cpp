@@ -13,6 +13,7 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/cross_validation.h"
 #include "mprotonet/engines/distributed.h"
+#include "mprotonet/engines/run_folder.h"
 
 namespace fs = std::filesystem;
 
@@ -180,7 +181,7 @@ CommandRegistration register_train(
           return 3;
         }
         if (result.complete) {
-          std::cout << read_text_file(r.cv.out_dir / "results.md");
+          std::cout << read_text_file(RunFolder(r.cv.out_dir).results_md());
         } else {
           std::cout << "fold(s) done; the other folds are still missing: run them with --fold K, then `mprotonet merge "
                     << r.cv.out_dir.string() << "`\n";

@@ -4,6 +4,7 @@
 // PyTorch oracle (tests/helpers/eval_attribution_oracle.py) on CNN3D and MProtoNet3D models.
 #include <gtest/gtest.h>
 
+#include "common/tensors.h"
 #include "common/test_util.h"
 #include "mprotonet/attribution/guided.h"
 #include "mprotonet/attribution/methods.h"
@@ -185,13 +186,6 @@ struct Oracle {
   }
 };
 
-double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>() / scale;
-}
-
 class Parity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Parity, MatchesOracle) {
@@ -210,18 +204,18 @@ TEST_P(Parity, MatchesOracle) {
       EXPECT_LT((forward_with_relu_rule(*model, x, rule) - plain).abs().max().item<double>(), 1e-6);
     EXPECT_LT((plain - fix.at("logits")).abs().max().item<double>(), 1e-4);
   }
-  EXPECT_LT(rel_diff(guided_backprop(*model, x, t), fix.at("guided")), 1e-4) << name;
-  EXPECT_LT(rel_diff(compute_map(*model, MapMethod::Deconvolution, x, t), fix.at("deconvolution")), 1e-4) << name;
-  EXPECT_LT(rel_diff(compute_map(*model, MapMethod::GuidedGradCAM, x, t), fix.at("guided_gradcam")), 1e-4) << name;
+  EXPECT_LT(test::max_relative_difference(guided_backprop(*model, x, t), fix.at("guided")), 1e-4) << name;
+  EXPECT_LT(test::max_relative_difference(compute_map(*model, MapMethod::Deconvolution, x, t), fix.at("deconvolution")), 1e-4) << name;
+  EXPECT_LT(test::max_relative_difference(compute_map(*model, MapMethod::GuidedGradCAM, x, t), fix.at("guided_gradcam")), 1e-4) << name;
   // The rules really change the gradient (a test that would pass with Standard is no test).
   auto plain_grad = relu_rule_gradient(*model, x, t, ReluRule::Standard);
-  EXPECT_GT(rel_diff(plain_grad, fix.at("guided")), 1e-2) << name;
+  EXPECT_GT(test::max_relative_difference(plain_grad, fix.at("guided")), 1e-2) << name;
   if (fix.count("occlusion")) {
     OcclusionOptions o;
     o.batch_size = 32;
     MapOptions mo;
     mo.occlusion = o;
-    EXPECT_LT(rel_diff(compute_map(*model, MapMethod::Occlusion, x, t, mo), fix.at("occlusion")), 1e-3) << name;
+    EXPECT_LT(test::max_relative_difference(compute_map(*model, MapMethod::Occlusion, x, t, mo), fix.at("occlusion")), 1e-3) << name;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <map>
 
+#include "common/tensors.h"
 #include "common/test_util.h"
 #include "mprotonet/attribution/guided.h"
 #include "mprotonet/attribution/methods.h"
@@ -25,14 +26,6 @@ const std::filesystem::path& captum_dir() {
   return d;
 }
 
-/// max |a - b| / max |b|.
-double rel_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  const double scale = std::max(b.abs().max().item<double>(), 1e-12);
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>() / scale;
-}
-
 class Captum : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Captum, MapsEqualCaptums) {
@@ -49,17 +42,17 @@ TEST_P(Captum, MapsEqualCaptums) {
     torch::NoGradGuard ng;
     EXPECT_LT((model->forward(x) - fix.at("logits")).abs().max().item<double>(), 1e-4) << name;
   }
-  const double cam = rel_diff(compute_map(*model, MapMethod::GradCAM, x, t), fix.at("gradcam"));
+  const double cam = test::max_relative_difference(compute_map(*model, MapMethod::GradCAM, x, t), fix.at("gradcam"));
   EXPECT_LT(cam, 1e-4) << name;
-  EXPECT_LT(rel_diff(compute_map(*model, MapMethod::GuidedGradCAM, x, t), fix.at("guided_gradcam")), 1e-4) << name;
-  EXPECT_LT(rel_diff(compute_map(*model, MapMethod::Deconvolution, x, t), fix.at("deconvolution")), 1e-4) << name;
+  EXPECT_LT(test::max_relative_difference(compute_map(*model, MapMethod::GuidedGradCAM, x, t), fix.at("guided_gradcam")), 1e-4) << name;
+  EXPECT_LT(test::max_relative_difference(compute_map(*model, MapMethod::Deconvolution, x, t), fix.at("deconvolution")), 1e-4) << name;
   // Not a vacuous comparison: the other class's GradCAM and the plain gradient differ from Captum's maps.
-  EXPECT_GT(rel_diff(compute_map(*model, MapMethod::GradCAM, x, 1 - t), fix.at("gradcam")), 1e-2) << name;
-  EXPECT_GT(rel_diff(relu_rule_gradient(*model, x, t, ReluRule::Standard), fix.at("deconvolution")), 1e-2) << name;
+  EXPECT_GT(test::max_relative_difference(compute_map(*model, MapMethod::GradCAM, x, 1 - t), fix.at("gradcam")), 1e-2) << name;
+  EXPECT_GT(test::max_relative_difference(relu_rule_gradient(*model, x, t, ReluRule::Standard), fix.at("deconvolution")), 1e-2) << name;
   if (fix.count("occlusion")) {
     MapOptions mo;
     mo.occlusion.batch_size = 32;
-    EXPECT_LT(rel_diff(compute_map(*model, MapMethod::Occlusion, x, t, mo), fix.at("occlusion")), 1e-3) << name;
+    EXPECT_LT(test::max_relative_difference(compute_map(*model, MapMethod::Occlusion, x, t, mo), fix.at("occlusion")), 1e-3) << name;
   }
 }
 

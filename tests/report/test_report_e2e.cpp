@@ -19,6 +19,7 @@
 #include "mprotonet/data/synthetic.h"
 #include "mprotonet/engines/cross_validation.h"
 #include "mprotonet/engines/evaluator.h"
+#include "mprotonet/engines/explain.h"
 #include "mprotonet/engines/push.h"
 #include "mprotonet/nets/model_file.h"
 #include "mprotonet/report/html.h"

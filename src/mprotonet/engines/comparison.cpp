@@ -12,6 +12,7 @@
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/core/text.h"
+#include "mprotonet/engines/run_folder.h"
 #include "mprotonet/metrics/significance.h"
 
 namespace mprotonet {
@@ -82,21 +83,21 @@ std::map<std::string, std::map<std::string, double>> per_subject_values(const js
 }
 
 json compare_runs(const fs::path& reference, const std::vector<fs::path>& run_dirs) {
-  const json ref_run = read_json(reference / "run.json");
-  const json ref_eval = read_json(reference / "evaluation.json");
+  const json ref_run = read_json(RunFolder(reference).run_json());
+  const json ref_eval = read_json(RunFolder(reference).evaluation_json());
   const std::string ref_model = ref_eval.value("model_name", "");
-  const auto ref_values = per_subject_values(ref_eval, reference / "evaluation.json");
+  const auto ref_values = per_subject_values(ref_eval, RunFolder(reference).evaluation_json());
   json rows = json::array();
   for (const auto& dir : run_dirs) {
     if (fs::equivalent(dir, reference)) continue;
-    const json run = read_json(dir / "run.json");
+    const json run = read_json(RunFolder(dir).run_json());
     check(run.value(json::json_pointer("/folds/test_ids"), json()) ==
               ref_run.value(json::json_pointer("/folds/test_ids"), json()),
-          (dir / "run.json").string() + " holds other folds than " + (reference / "run.json").string() +
+          RunFolder(dir).run_json().string() + " holds other folds than " + RunFolder(reference).run_json().string() +
               "; a paired comparison needs the same held-out subjects");
-    const json eval = read_json(dir / "evaluation.json");
+    const json eval = read_json(RunFolder(dir).evaluation_json());
     const std::string model = eval.value("model_name", "");
-    const auto values = per_subject_values(eval, dir / "evaluation.json");
+    const auto values = per_subject_values(eval, RunFolder(dir).evaluation_json());
     json row{{"model", model}, {"method", own_method(model)}, {"metrics", json::object()}};
     for (const auto& metric : compared_metrics()) {
       const auto a_it = ref_values.find(metric), b_it = values.find(metric);

@@ -22,6 +22,7 @@
 #include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/run_consistency.h"
+#include "mprotonet/engines/run_folder.h"
 #include "mprotonet/nets/model_file.h"
 
 namespace fs = std::filesystem;
@@ -35,8 +36,6 @@ namespace {
 
 constexpr const char* kRunFormat = "mprotonet-run-1";
 
-fs::path fold_dir(const fs::path& run_dir, int k) { return run_dir / ("fold_" + std::to_string(k)); }
-fs::path predictions_path(const fs::path& run_dir, int k) { return fold_dir(run_dir, k) / "test_predictions.json"; }
 
 int p_mode_of(const std::string& model_name) {
   if (model_name == "CNN3D") return -1;
@@ -59,7 +58,7 @@ json comparable_run_info(json info) {
 }
 
 FoldResult read_fold_result(const fs::path& run_dir, int k) {
-  const fs::path path = predictions_path(run_dir, k);
+  const fs::path path = RunFolder(run_dir).fold_predictions(k);
   return with_context("while reading " + path.string(), [&] {
     const json j = json::parse(read_text_file(path));
     FoldResult r;
@@ -89,8 +88,8 @@ std::string fmt3(double v) {
 
 void write_results(const fs::path& run_dir, const std::vector<FoldResult>& folds, const json& run_info) {
   const json results = results_json(folds, run_info);
-  write_text_atomically(run_dir / "results.json", results.dump(2) + "\n");
-  write_text_atomically(run_dir / "results.md", results_markdown(results));
+  write_text_atomically(RunFolder(run_dir).results_json(), results.dump(2) + "\n");
+  write_text_atomically(RunFolder(run_dir).results_md(), results_markdown(results));
 }
 
 }  // namespace
@@ -155,14 +154,14 @@ std::string results_markdown(const json& results) {
 
 json merge_run(const fs::path& run_dir) {
   return with_context("while merging the folds of " + run_dir.string(), [&] {
-    const fs::path run_json = run_dir / "run.json";
+    const fs::path run_json = RunFolder(run_dir).run_json();
     check(fs::exists(run_json), run_json.string() + " does not exist; expected a run folder written by `mprotonet train`");
     const json info = json::parse(read_text_file(run_json));
     const int n = info.at("folds").at("n").get<int>();
     std::vector<FoldResult> folds;
     std::string missing;
     for (int k = 0; k < n; ++k) {
-      if (!fs::exists(predictions_path(run_dir, k))) {
+      if (!fs::exists(RunFolder(run_dir).fold_predictions(k))) {
         missing += (missing.empty() ? "" : ", ") + std::to_string(k);
         continue;
       }
@@ -189,7 +188,7 @@ CrossValidationResult train_other_rank(const CrossValidationOptions& o, ProcessG
     if (group.broadcast_value(0) != 0) continue;  // finished before: rank 0 skips it too
     const auto& f = folds[static_cast<size_t>(k)];
     FoldTrainResult tr = with_context("while training fold " + std::to_string(k), [&] {
-      return train_fold(config, topts, cohort, f.train, f.test, fold_dir(o.out_dir, k), k, o.resume);
+      return train_fold(config, topts, cohort, f.train, f.test, RunFolder(o.out_dir).fold_dir(k), k, o.resume);
     });
     if (!tr.completed) {
       result.interrupted = true;
@@ -294,7 +293,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   if (!root) return train_other_rank(o, *group, config, topts, cohort, folds);
   fs::create_directories(o.out_dir);
   RunFolderLock run_lock(o.out_dir, o.fold);  // one writer per run / fold (run_consistency.h)
-  const fs::path run_json = o.out_dir / "run.json";
+  const fs::path run_json = RunFolder(o.out_dir).run_json();
   if (fs::exists(run_json)) {
     const json old = json::parse(read_text_file(run_json));
     const json a = comparable_run_info(old), b = comparable_run_info(info);
@@ -314,8 +313,8 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
   CrossValidationResult result;
   for (int k = 0; k < o.folds; ++k) {
     if (o.fold >= 0 && k != o.fold) continue;
-    const fs::path dir = fold_dir(o.out_dir, k);
-    const bool finished = fs::exists(predictions_path(o.out_dir, k));
+    const fs::path dir = RunFolder(o.out_dir).fold_dir(k);
+    const bool finished = fs::exists(RunFolder(o.out_dir).fold_predictions(k));
     if (group) group->broadcast_value(finished ? 1 : 0);  // the other ranks follow rank 0 (train_other_rank)
     if (finished) {
       check(o.resume, "fold " + std::to_string(k) + " in " + o.out_dir.string() +
@@ -347,14 +346,14 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
     const int64_t eval_bs = topts.eval_batch_size > 0 ? topts.eval_batch_size : topts.batch_size;
     fr.predictions = predict(*tr.model, cohort, f.test, eval_bs, parse_device(topts.device), topts.precision);
     fr.metrics = metrics_of(fr.predictions);
-    nets::save_model_file(dir / "model.mpn", *tr.model, tr.push ? to_json(*tr.push).dump() : "null");
+    nets::save_model_file(RunFolder(o.out_dir).fold_model(k), *tr.model, tr.push ? to_json(*tr.push).dump() : "null");
     json pj{{"fold", k},
             {"model_name", o.model_name},
             {"metrics", to_json(fr.metrics)},
             {"train_seconds", fr.train_seconds},
             {"distributed", dist},
             {"predictions", to_json(fr.predictions)}};
-    write_text_atomically(predictions_path(o.out_dir, k), pj.dump(2) + "\n");
+    write_text_atomically(RunFolder(o.out_dir).fold_predictions(k), pj.dump(2) + "\n");
     std::error_code ec;
     fs::remove(checkpoint_path(dir), ec);
     if (o.train.verbose)
@@ -367,7 +366,7 @@ CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
 
   // Aggregate when every fold is finished (also folds run earlier as separate jobs).
   bool all = true;
-  for (int k = 0; k < o.folds; ++k) all = all && fs::exists(predictions_path(o.out_dir, k));
+  for (int k = 0; k < o.folds; ++k) all = all && fs::exists(RunFolder(o.out_dir).fold_predictions(k));
   if (all) {
     std::vector<FoldResult> every;
     for (int k = 0; k < o.folds; ++k) every.push_back(read_fold_result(o.out_dir, k));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Evaluation of a cross-validation run and explanation of one case (docs/method.md#explanations, #metrics).
+// Evaluation of a cross-validation run (docs/method.md#metrics); one case's explanation is
+// engines/explain.h.
 //
 // evaluate_run(): per fold, the fold's model (RUN_DIR/fold_K/model.mpn) on its held-out subjects
 // (run.json "folds.test_ids"): classification on the full input and on each of the 14
@@ -8,11 +9,6 @@
 // mean ± std over folds, a paired comparison of the MProtoNet map with GradCAM across folds
 // (Wilcoxon and t-test, with a note on their low power for 5 folds), RUN_DIR/evaluation.json,
 // RUN_DIR/evaluation.md and the mean deletion / addition curves as PNG plots.
-//
-// explain_case(): one case folder -> prediction.json, each method's map (target = predicted
-// class) as NIfTI on the preprocessed grid and resampled onto the case's own T1 grid, PNG panels
-// through the map's peak, and for prototype models the top prototypes with their push record and
-// a picture of each one's source region.
 #pragma once
 
 #include <filesystem>
@@ -24,15 +20,13 @@
 #include <torch/types.h>
 
 #include "mprotonet/attribution/methods.h"
+#include "mprotonet/core/progress.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/metrics/faithfulness.h"
 #include "mprotonet/report/png.h"
 #include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
-
-/// Receives one progress line (without newline).
-using ProgressLog = std::function<void(const std::string&)>;
 
 struct EvaluationOptions {
   /// Run folder written by `mprotonet train` (run.json, fold_K/model.mpn). Required.
@@ -87,32 +81,5 @@ RgbImage plot_curves(const std::vector<std::vector<double>>& curves, const std::
 
 /// Colour of a method in the plots (listed in evaluation.md).
 Rgb method_colour(attribution::MapMethod method);
-
-struct ExplainOptions {
-  /// Model file (nets/model_file.h). Required.
-  std::filesystem::path model_file;
-  /// Case folder with <id>_{t1,t1ce,t2,flair}.nii.gz (a seg is not needed). Required.
-  std::filesystem::path case_dir;
-  /// Output folder (created). Required.
-  std::filesystem::path out_dir;
-  /// Methods; those not applicable to the model are skipped. Default: mprotonet, gradcam.
-  std::vector<attribution::MapMethod> methods{attribution::MapMethod::MProtoNet, attribution::MapMethod::GradCAM};
-  /// Preprocessing voxel size in mm; 0 = derived from the model's in_size (192 mm / D). Default 0.
-  double spacing_mm = 0.0;
-  /// Grid of the preprocessing (--preprocess); kReference for models imported from the reference.
-  PreprocessGrid preprocess_grid = PreprocessGrid::kMillimetre;
-  /// Prototypes listed for prototype models. Default 5.
-  int64_t top_prototypes = 5;
-  /// Occlusion settings.
-  attribution::OcclusionOptions occlusion;
-  /// Progress lines; default prints to stdout.
-  ProgressLog log;
-};
-
-/// Writes prediction.json, <method>.nii.gz (T1 grid), <method>_preprocessed.nii.gz,
-/// <method>_panels.png, prototypes.json (prototype models), prototype_P.png for each listed
-/// prototype whose push record has a picture (report/prototype_view.h) and explanation.json (an
-/// index of the files) into out_dir. Returns explanation.json's content.
-nlohmann::json explain_case(const ExplainOptions& options);
 
 }  // namespace mprotonet

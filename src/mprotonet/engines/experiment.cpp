@@ -24,6 +24,7 @@
 #include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/engines/precision.h"
+#include "mprotonet/engines/run_folder.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/report/html.h"
 
@@ -182,10 +183,10 @@ CrossValidationOptions row_options(const ExperimentOptions& o, const fs::path& d
 // evaluation.json exists and is newer than every fold's model file.
 bool evaluation_up_to_date(const fs::path& run_dir, int folds) {
   std::error_code ec;
-  const auto evaluated = fs::last_write_time(run_dir / "evaluation.json", ec);
+  const auto evaluated = fs::last_write_time(RunFolder(run_dir).evaluation_json(), ec);
   if (ec) return false;
   for (int k = 0; k < folds; ++k) {
-    const auto trained = fs::last_write_time(run_dir / ("fold_" + std::to_string(k)) / "model.mpn", ec);
+    const auto trained = fs::last_write_time(RunFolder(run_dir).fold_model(k), ec);
     if (ec || trained > evaluated) return false;
   }
   return true;
@@ -321,7 +322,7 @@ fs::path run_experiment(const ExperimentOptions& o) {
     save();
 
     if (evaluation_up_to_date(run_dir, o.folds)) {
-      banner("evaluation of " + model + " is up to date (" + (run_dir / "evaluation.json").string() + ")");
+      banner("evaluation of " + model + " is up to date (" + RunFolder(run_dir).evaluation_json().string() + ")");
       continue;
     }
     banner("row " + std::to_string(r + 1) + "/" + std::to_string(rows) + ": evaluating " + model + " (" + o.methods + ")");

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mprotonet/core/error.h"
+#include "mprotonet/engines/run_folder.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -119,7 +120,7 @@ RunFolderLock::RunFolderLock(const fs::path& run_dir, int fold) {
 }
 
 std::unique_ptr<FolderLock> lock_fold(const fs::path& run_dir, int fold) {
-  const fs::path dir = run_dir / ("fold_" + std::to_string(fold));
+  const fs::path dir = RunFolder(run_dir).fold_dir(fold);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("cannot create folder " + dir.string() + ": " + ec.message());

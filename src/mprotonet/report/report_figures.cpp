@@ -16,6 +16,8 @@
 #include "mprotonet/data/cohort.h"
 #include "mprotonet/engines/push.h"
 #include "mprotonet/engines/run_consistency.h"
+#include "mprotonet/engines/run_folder.h"
+#include "mprotonet/io/volume_tensor.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
 #include "mprotonet/report/html.h"
@@ -42,13 +44,6 @@ namespace {
 // Smallest zoom giving panels at least `min_width` pixels wide.
 int zoom_for(int64_t width, int min_width) {
   return std::max<int>(1, static_cast<int>((min_width + width - 1) / std::max<int64_t>(width, 1)));
-}
-
-Volume channel_volume(const torch::Tensor& t, const Affine& affine) {
-  auto c = t.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  Volume v = make_volume({c.size(0), c.size(1), c.size(2)}, affine);
-  std::copy_n(c.data_ptr<float>(), v.data.size(), v.data.begin());
-  return v;
 }
 
 }  // namespace
@@ -83,11 +78,11 @@ std::vector<ReportRun> load_report_runs(const fs::path& dir) {
   return with_context("while reading the run folders in " + dir.string(), [&] {
     check(fs::is_directory(dir), dir.string() + " is not a folder; expected a run folder (run.json) or a folder with runs/*");
     std::vector<fs::path> dirs;
-    if (fs::exists(dir / "run.json")) {
+    if (fs::exists(RunFolder(dir).run_json())) {
       dirs.push_back(dir);
     } else if (fs::is_directory(dir / "runs")) {
       for (const auto& e : fs::directory_iterator(dir / "runs"))
-        if (e.is_directory() && fs::exists(e.path() / "run.json")) dirs.push_back(e.path());
+        if (e.is_directory() && fs::exists(RunFolder(e.path()).run_json())) dirs.push_back(e.path());
     }
     check(!dirs.empty(), dir.string() + " holds neither run.json nor runs/<name>/run.json; expected the folder of a "
                                         "`mprotonet train` run or of `mprotonet demo`");
@@ -95,11 +90,11 @@ std::vector<ReportRun> load_report_runs(const fs::path& dir) {
     for (const auto& d : dirs) {
       ReportRun r;
       r.dir = d;
-      r.run = read_json_file(d / "run.json");
-      check(r.run.is_object(), (d / "run.json").string() + ": expected a JSON object");
-      check_run_json(r.run, d / "run.json");  // a stray JSON file is not an empty run
-      r.results = read_optional_json(d / "results.json");
-      r.evaluation = read_optional_json(d / "evaluation.json");
+      r.run = read_json_file(RunFolder(d).run_json());
+      check(r.run.is_object(), RunFolder(d).run_json().string() + ": expected a JSON object");
+      check_run_json(r.run, RunFolder(d).run_json());  // a stray JSON file is not an empty run
+      r.results = read_optional_json(RunFolder(d).results_json());
+      r.evaluation = read_optional_json(RunFolder(d).evaluation_json());
       r.label = r.run.contains("model_name") && r.run["model_name"].is_string() ? r.run["model_name"].get<std::string>()
                                                                                 : d.filename().string();
       runs.push_back(std::move(r));
@@ -123,7 +118,7 @@ std::vector<GallerySection> make_gallery(const std::vector<ReportRun>& runs, int
     s.run_label = run.label;
     s.fold = fold;
     s.p_mode = run.p_mode();
-    const fs::path model = run.dir / ("fold_" + std::to_string(fold)) / "model.mpn";
+    const fs::path model = RunFolder(run.dir).fold_model(fold);
     try {
       check(fs::exists(model), model.string() + " does not exist (fold not trained yet?)");
       const auto loaded = nets::load_model_file(model);
@@ -168,7 +163,7 @@ std::vector<std::pair<std::string, std::string>> choose_cases(const ReportRun& r
   std::vector<Candidate> bucket[4];
   std::set<std::string> seen;
   for (int k = 0; k < std::max(run.folds(), 0); ++k) {
-    const fs::path p = run.dir / ("fold_" + std::to_string(k)) / "test_predictions.json";
+    const fs::path p = RunFolder(run.dir).fold_predictions(k);
     if (!fs::exists(p)) continue;
     const json j = read_json_file(p);
     if (!j.contains("predictions") || !j["predictions"].is_array()) continue;
@@ -227,7 +222,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
   }
   Dataset ds = with_context("while reading the dataset " + data.string() + " for the report's test cases",
                             [&] { return discover_brats(data, DatasetOptions{}); });
-  check_dataset_matches_run(primary.run, ds, primary.dir / "run.json");  // the run's subjects and grades
+  check_dataset_matches_run(primary.run, ds, RunFolder(primary.dir).run_json());  // the run's subjects and grades
   std::map<std::string, size_t> where;
   for (size_t i = 0; i < ds.subjects.size(); ++i) where[ds.subjects[i].files.id] = i;
   Dataset picked = ds;
@@ -294,7 +289,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     Volume occurrence = make_volume({image.size(1), image.size(2), image.size(3)}, affine);
     if (run.p_mode() >= 2) {
       const auto m = proto.forward_all(sc.images({0})).occurrence_maps[0][p];
-      occurrence = channel_volume(torch::nn::functional::interpolate(
+      occurrence = tensor_to_volume(torch::nn::functional::interpolate(
                                       m.unsqueeze(0).unsqueeze(0),
                                       torch::nn::functional::InterpolateFuncOptions()
                                           .size(std::vector<int64_t>{image.size(1), image.size(2), image.size(3)})
@@ -312,7 +307,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     if (found == images.end()) {
       static const char* kNames[4] = {"T1", "T1CE", "T2", "FLAIR"};
       std::vector<ViewerVolume> vols;
-      for (int64_t m = 0; m < 4; ++m) vols.push_back(viewer_intensity(channel_volume(image[m], affine), kNames[m]));
+      for (int64_t m = 0; m < 4; ++m) vols.push_back(viewer_intensity(tensor_to_volume(image[m], affine), kNames[m]));
       found = images.insert(images.end(), {src.subject_id, std::move(vols)});
     }
     const std::string label = run.label + " · prototype #" + std::to_string(p) + " (source " + src.subject_id + ")";
@@ -327,7 +322,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     auto key = std::make_pair(r, fold);
     auto it = models.find(key);
     if (it == models.end()) {
-      it = models.emplace(key, nets::load_model_file(runs[r].dir / ("fold_" + std::to_string(fold)) / "model.mpn")).first;
+      it = models.emplace(key, nets::load_model_file(RunFolder(runs[r].dir).fold_model(fold))).first;
       std::optional<PushRecord> rec;
       const json j = json::parse(it->second.push_record, nullptr, false);
       if (j.is_object()) {
@@ -354,9 +349,9 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     const Affine affine = base.affine(ci);
     const auto image = base.image(ci);
     std::array<Volume, 4> mods;
-    for (int m = 0; m < 4; ++m) mods[static_cast<size_t>(m)] = channel_volume(image[m], affine);
+    for (int m = 0; m < 4; ++m) mods[static_cast<size_t>(m)] = tensor_to_volume(image[m], affine);
     std::optional<Volume> seg;
-    if (base.has_seg(ci)) seg = channel_volume(base.seg(ci)[0].to(torch::kFloat), affine);
+    if (base.has_seg(ci)) seg = tensor_to_volume(base.seg(ci)[0].to(torch::kFloat), affine);
     // The axial slice with the most tumour (else the middle one).
     const int axis = SliceView::normal_axis(mods[0], Plane::kAxial);
     int64_t slice = mods[0].shape[static_cast<size_t>(axis)] / 2;
@@ -433,7 +428,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
             ViewerMap vm{run.label + " · " + method_label(name), {}};
             const bool per_channel = (map - map[0].unsqueeze(0)).abs().max().item<double>() > 0;
             for (int64_t m = 0; m < (per_channel ? 4 : 1); ++m)
-              vm.volumes.push_back(viewer_map_volume(channel_volume(map[m], affine), vm.label));
+              vm.volumes.push_back(viewer_map_volume(tensor_to_volume(map[m], affine), vm.label));
             view.viewer.maps.push_back(std::move(vm));
           }
           auto panels = base_panels();
@@ -442,7 +437,7 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
             h.alpha = 0.55;
             h.range = Window{0.0, peak > 0 ? peak : 1.0};
             h.threshold = 0.15;
-            overlay_heatmap(panels[m], channel_volume(map[static_cast<int64_t>(m)], affine), sv, h);
+            overlay_heatmap(panels[m], tensor_to_volume(map[static_cast<int64_t>(m)], affine), sv, h);
             if (seg) overlay_label_outline(panels[m], *seg, sv, {{1, {0, 230, 255}}, {2, {0, 230, 255}}, {4, {0, 230, 255}}});
           }
           const std::string f = "case" + std::to_string(c) + "_r" + std::to_string(r) + "_" + name + ".png";

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mprotonet/core/progress.h"
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/report/viewer.h"
 
