@@ -146,7 +146,8 @@ struct ProcessGroup::Impl {
     return *nccl;
   }
 #endif
-  /// The transport of a bucket: NCCL for CUDA tensors where compiled in, otherwise Gloo (CPU).
+  /// Whether tensors like `t` are reduced where they are (CUDA tensors, where NCCL is compiled
+  /// in) rather than through the CPU and Gloo.
   bool on_device(const torch::Tensor& t) const {
 #ifdef USE_C10D_NCCL
     return t.is_cuda();
@@ -154,6 +155,18 @@ struct ProcessGroup::Impl {
     (void)t;
     return false;
 #endif
+  }
+  /// Sums `v` across ranks with the transport on_device() chose.
+  void allreduce(std::vector<torch::Tensor>& v, const LaunchEnvironment& env) {
+#ifdef USE_C10D_NCCL
+    if (on_device(v[0])) {
+      nccl_group(env).allreduce(v)->wait();
+      return;
+    }
+#else
+    (void)env;
+#endif
+    pg->allreduce(v)->wait();
   }
 };
 
@@ -248,15 +261,7 @@ void ProcessGroup::average(const std::vector<torch::Tensor>& tensors, int64_t bu
         tensors, bucket_bytes,
         [&](torch::Tensor& flat) {
           std::vector<torch::Tensor> v{flat};
-#ifdef USE_C10D_NCCL
-          if (device) {
-            impl_->nccl_group(env_).allreduce(v)->wait();
-          } else {
-            impl_->pg->allreduce(v)->wait();
-          }
-#else
-          impl_->pg->allreduce(v)->wait();
-#endif
+          impl_->allreduce(v, env_);
           flat.div_(env_.world_size);
         },
         device);

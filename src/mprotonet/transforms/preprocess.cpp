@@ -398,12 +398,15 @@ PreprocessedCase preprocess_case(const CaseFiles& files, const PreprocessOptions
         return preprocess_volume(seg, options, Interpolation::kNearest);
       });
     }
-    // The reference grid's size depends on the input voxel size; a cohort and a model need one size.
+    // The reference grid's size depends on the input voxel size; a cohort and a model need one
+    // size, and the segmentation the images' grid.
     const auto expected = options.output_shape();
-    for (int m = 0; m < kNumModalities; ++m) {
-      const auto& v = out.images[static_cast<size_t>(m)];
+    for (int m = 0; options.grid == PreprocessGrid::kReference && m <= kNumModalities; ++m) {
+      const bool seg = m == kNumModalities;
+      if (seg && !out.seg) break;
+      const auto& v = seg ? *out.seg : out.images[static_cast<size_t>(m)];
       if (v.shape != expected)
-        throw Error(files.images[static_cast<size_t>(m)].string() + ": the reference preprocessing (crop to " +
+        throw Error((seg ? *files.seg : files.images[static_cast<size_t>(m)]).string() + ": the reference preprocessing (crop to " +
                     std::to_string(options.reference_crop[0]) + "x" + std::to_string(options.reference_crop[1]) + "x" +
                     std::to_string(options.reference_crop[2]) + " voxels, then resample) gives " + std::to_string(v.shape[0]) +
                     "x" + std::to_string(v.shape[1]) + "x" + std::to_string(v.shape[2]) + " voxels, not the " +
