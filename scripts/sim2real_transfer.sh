@@ -8,7 +8,8 @@
 # WORK_DIR (default sim2real-run) receives the cohort, the cache, the run, the maps and
 # transfer.json; REAL_CASE defaults to tests/data/brats/TCGA-DU-7294 (TCGA-LGG, low grade).
 # The settings are the main job's (`mprotonet demo`): 80 cases (60 % HGG) generated at 2 mm,
-# 4 mm input, resnet18_ri with n_layers 5, batch 2, bf16, 16 epochs, one push after the last,
+# 4 mm input, resnet18_ri with n_layers 5, batch 2, precision auto (MPROTONET_SIM2REAL_PRECISION
+# overrides), 16 epochs, one push after the last,
 # 5 last-layer epochs, BatchNorm recalibration, 3 folds; FOLDS (default 0) says which folds to
 # train ("all" trains the three). Each trained fold's model explains the real case.
 set -eu
@@ -19,12 +20,14 @@ REAL=${2:-$ROOT/tests/data/brats/TCGA-DU-7294}
 FOLDS=${3:-0}
 mkdir -p "$WORK"
 
-"$CLI" synth --out "$WORK/data" --cases 80 --hgg-fraction 0.6 --shape 120,120,78 --spacing 2 --seed 0
+# MPROTONET_SIM2REAL_SYNTH_ARGS adds generator options (for example --ageing).
+# shellcheck disable=SC2086
+"$CLI" synth --out "$WORK/data" --cases 80 --hgg-fraction 0.6 --shape 120,120,78 --spacing 2 --seed 0 ${MPROTONET_SIM2REAL_SYNTH_ARGS:-}
 if [ "$FOLDS" = all ]; then FOLD_ARGS=""; FOLD_LIST="0 1 2"; else FOLD_ARGS="--fold $FOLDS"; FOLD_LIST=$FOLDS; fi
 # shellcheck disable=SC2086
 "$CLI" train --data "$WORK/data" --out "$WORK/run" --cache "$WORK/cache" --model-name MProtoNet3D_pm5 \
     --folds 3 $FOLD_ARGS --features resnet18_ri --n-layers 5 --spacing 4 --epochs 16 --batch-size 2 \
-    --precision bf16 --augment fl0 --recalibrate-bn --push-interval 0 --last-layer-epochs 5 --seed 0 --resume --quiet
+    --precision ${MPROTONET_SIM2REAL_PRECISION:-auto} --augment fl0 --recalibrate-bn --push-interval 0 --last-layer-epochs 5 --seed 0 --resume --quiet
 
 SEG=$(ls "$REAL"/*_seg.nii* | head -n 1)
 for K in $FOLD_LIST; do

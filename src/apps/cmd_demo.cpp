@@ -117,7 +117,7 @@ CommandRegistration register_demo(
       declare(sub, c, "--features", &ExperimentOptions::features, "backbone (default resnet18_ri)");
       declare(sub, c, "--n-layers", &ExperimentOptions::n_layers, "backbone children kept (default 5)")
           ->check(CLI::Range(int64_t{1}, int64_t{8}));
-      declare(sub, c, "--precision", &ExperimentOptions::precision, "fp32, bf16 or fp16 (CUDA; loss scaling) autocast (default bf16)");
+      declare(sub, c, "--precision", &ExperimentOptions::precision, "fp32, bf16, fp16 (CUDA; loss scaling) autocast, or auto: bf16 where the device computes it natively (CUDA, a CPU with AVX512-BF16/AMX), else fp32 (default auto)");
       declare(sub, c, "--device", &ExperimentOptions::device, "cpu, cuda or cuda:N (default cpu)");
       declare(sub, c, "--augment", &ExperimentOptions::augment, "training augmentation sequence (default fl0: flips)");
       declare(sub, c, "--methods", &ExperimentOptions::methods,

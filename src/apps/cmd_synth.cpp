@@ -136,6 +136,9 @@ static mprotonet::cli::CommandRegistration register_synth(
                      "fraction of atypical cases per grade: faintly enhancing LGG, thin-rim HGG (default 0.15)");
       sub.add_option("--noise-level", o->synth.noise_level, "Rician noise sigma relative to white matter (default 0.03)");
       sub.add_option("--bias-strength", o->synth.bias_strength, "bias field strength, relative (default 0.2)");
+      sub.add_flag("--ageing", o->synth.ageing,
+                   "age the template's young-adult anatomy: widened ventricles and sulci, cortical sulcal sheets, "
+                   "periventricular water rim (an experiment towards real scans; default off)");
       sub.add_option("--threads", o->synth.threads, "worker threads; 0 = all cores (default 0); never changes the output");
       sub.add_option("--preview", o->preview,
                      "also write this PNG: axial slice through the tumour of each modality, with segmentation outlines "

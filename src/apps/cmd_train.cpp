@@ -13,6 +13,7 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/cross_validation.h"
 #include "mprotonet/engines/distributed.h"
+#include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/run_folder.h"
 
 namespace fs = std::filesystem;
@@ -107,7 +108,7 @@ CommandRegistration register_train(
       add("seed", sub.add_option("--seed", cli->cv.seed, "seed of the folds and of training (default 0)")
                      ->check(integer_in(0, bounds::kMaxSeed)));
       add("device", sub.add_option("--device", cli->cv.train.device, "cpu or cuda (default cpu)"));
-      add("precision", sub.add_option("--precision", cli->cv.train.precision, "fp32, bf16 or fp16 (CUDA; loss scaling) autocast (default fp32)"));
+      add("precision", sub.add_option("--precision", cli->cv.train.precision, "fp32, bf16, fp16 (CUDA; loss scaling) autocast, or auto (bf16 where the device computes it natively, else fp32) (default fp32)"));
       add("push-interval", sub.add_option("--push-interval", cli->cv.train.push_interval,
                                           "push after every N-th joint epoch and the last (default 10; 0 = last only)")
                                ->check(integer_in(0, bounds::kMaxEpochs)));
@@ -166,6 +167,7 @@ CommandRegistration register_train(
         if (stop->count()) r.cv.train.stop_after_steps = cli->cv.train.stop_after_steps;
         if (quiet->count()) r.cv.train.verbose = false;
         if (recal->count()) r.cv.train.recalibrate_bn = true;
+        r.cv.train.precision = resolve_precision(r.cv.train.precision, r.cv.train.device);
         r.cv.train.augment = AugmentOptions::from_sequence(r.augment);
         if (r.prototypes > 0) {
           auto shape = r.cv.model_overrides.contains("prototype_shape")

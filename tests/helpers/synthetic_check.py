@@ -13,6 +13,11 @@
       The MR signal equation (data/mr_physics.h), written out independently: spin echo
       PD (1 - e^(-TR R1)) e^(-TE/T2), inversion recovery PD |1 - 2 e^(-TI R1) + e^(-TR R1)| e^(-TE/T2),
       R1 = 1/T1 (+ GD after contrast). Prints the value.
+  synthetic_check.py csf_distance ANATOMY_DIR N SEED
+      The atlas's CSF distance fields (data/anatomy.h) with SciPy's exact Euclidean distance
+      transform: depth = distance to the nearest voxel outside the mask (mask < 128); deep CSF
+      = CSF >= 128 inside the mask deeper than 12 mm, shallow CSF = the rest; prints N lines
+      "x y z ventricle_mm sulcus_mm" at random voxel centres (world mm, from the NIfTI affine).
   synthetic_check.py png FILE
       Decodes an 8-bit RGB PNG with the standard library only (zlib + PNG filters) and prints
       {"width", "height", "pixels": [[r, g, b], ...]} for the first row and a checksum.
@@ -182,6 +187,31 @@ def check_png(path):
     print(json.dumps({"width": width, "height": height, "pixels": pixels}))
 
 
+def csf_distance(anatomy, n, seed):
+    import nibabel
+    import numpy
+    from scipy import ndimage
+
+    csf_img = nibabel.load(os.path.join(anatomy, "csf.nii.gz"))
+    csf = numpy.asarray(csf_img.dataobj)
+    mask = numpy.asarray(nibabel.load(os.path.join(anatomy, "mask.nii.gz")).dataobj)
+    inside = mask >= 128
+    depth = ndimage.distance_transform_edt(inside)
+    is_csf = (csf >= 128) & inside
+    deep = is_csf & (depth > 12.0)
+    shallow = is_csf & (depth <= 12.0)
+    ventricle = ndimage.distance_transform_edt(~deep)
+    sulcus = ndimage.distance_transform_edt(~shallow)
+    rng = numpy.random.default_rng(seed)
+    # Half the points near the CSF (where the fields matter), half anywhere.
+    near = numpy.argwhere((ventricle < 8) | (sulcus < 3))
+    picks = [near[rng.integers(len(near))] for _ in range(n // 2)]
+    picks += [numpy.array([rng.integers(d) for d in csf.shape]) for _ in range(n - n // 2)]
+    for ijk in picks:
+        x, y, z = csf_img.affine[:3, :3] @ ijk + csf_img.affine[:3, 3]
+        print("%.6f %.6f %.6f %.6f %.6f" % (x, y, z, ventricle[tuple(ijk)], sulcus[tuple(ijk)]))
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "cohort" and len(sys.argv) == 7:
         check_cohort(sys.argv[2], [int(v) for v in sys.argv[3:6]], float(sys.argv[6]))
@@ -190,8 +220,10 @@ def main():
     elif len(sys.argv) == 11 and sys.argv[1] == "signal":
         v = [float(x) for x in sys.argv[3:]]
         print("%.12g" % signal(sys.argv[2], v[0], v[1], v[2], v[3] != 0, v[4], v[5], v[6], v[7]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "csf_distance":
+        csf_distance(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     else:
-        fail("usage: synthetic_check.py cohort DIR X Y Z SPACING | png FILE | signal KIND TR TE TI CONTRAST T1 T2 PD GD")
+        fail("usage: synthetic_check.py cohort DIR X Y Z SPACING | png FILE | csf_distance DIR N SEED | signal KIND TR TE TI CONTRAST T1 T2 PD GD")
 
 
 if __name__ == "__main__":

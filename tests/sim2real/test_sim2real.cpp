@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Sim to real: a model trained only on the synthetic cohort must find the tumour in a real scan.
 // Each test generates a cohort with `mprotonet synth`, trains MProtoNet C (MProtoNet3D_pm5,
-// resnet18_ri, n_layers 5, 4 mm input, bf16) with `mprotonet train`, explains the real
+// resnet18_ri, n_layers 5, 4 mm input, precision auto) with `mprotonet train`, explains the real
 // TCGA-DU-7294 case (tests/data/brats, a TCGA-LGG patient in BraTS space) with `predict --case
 // --maps` and scores the MProtoNet map against the case's segmentation with `localization`
 // (activation precision: the share of the map's activated voxels that lie in the tumour).
@@ -58,7 +58,7 @@ Transfer run_transfer(const fs::path& dir, int cases, double synth_spacing, doub
   if (!run(cli + " train --data " + q(dir / "data") + " --out " + q(dir / "run") + " --cache " + q(dir / "cache") +
            " --model-name MProtoNet3D_pm5 --folds 3 --fold 0 --features resnet18_ri --n-layers 5 --spacing " +
            std::to_string(input_spacing) +
-           " --epochs " + std::to_string(epochs) + " --batch-size 2 --precision bf16 --augment fl0 --recalibrate-bn" +
+           " --epochs " + std::to_string(epochs) + " --batch-size 2 --precision auto --augment fl0 --recalibrate-bn" +
            " --push-interval 0 --last-layer-epochs " + std::to_string(last_layer_epochs) + " --seed 0 --quiet"))
     return t;
   if (!run(cli + " predict --model " + q(dir / "run" / "fold_0" / "model.mpn") + " --case " + q(real) + " --json " +

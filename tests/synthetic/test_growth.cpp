@@ -9,9 +9,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <sstream>
 
 #include "common/test_util.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/core/resources.h"
 #include "mprotonet/data/anatomy.h"
 #include "mprotonet/data/mr_physics.h"
 #include "mprotonet/data/tumour_growth.h"
@@ -69,6 +71,27 @@ TEST(Anatomy, ShippedAtlasIsABrainInBratsSpace) {
   EXPECT_GT(wm, 0.25 * (wm + gm + csf));
   EXPECT_GT(gm, 0.25 * (wm + gm + csf));
   EXPECT_GT(csf, 0.05 * (wm + gm + csf));
+}
+
+// The ventricle and sulcus distance fields (the widening of a subject's CSF spaces) against
+// SciPy's exact Euclidean distance transform of the same seeds, at voxel centres (where the
+// trilinear sample is the grid value itself).
+TEST(Anatomy, CsfDistancesMatchScipy) {
+  const TissueAtlas& a = TissueAtlas::shared();
+  const fs::path dir = resource_path("anatomy/wm.nii.gz").parent_path();
+  const auto r = test::run_python_helper("synthetic_check.py", "csf_distance " + test::shell_quote(dir.string()) + " 400 7");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::istringstream lines(r.output);
+  int compared = 0, near_ventricle = 0;
+  double x, y, z, ventricle, sulcus;
+  while (lines >> x >> y >> z >> ventricle >> sulcus) {
+    ++compared;
+    near_ventricle += ventricle > 0 && ventricle < 4;
+    EXPECT_NEAR(a.ventricle_distance({x, y, z}), ventricle, 1e-3) << x << " " << y << " " << z;
+    EXPECT_NEAR(a.sulcus_distance({x, y, z}), sulcus, 1e-3) << x << " " << y << " " << z;
+  }
+  EXPECT_EQ(compared, 400) << r.output.substr(0, 400);
+  EXPECT_GT(near_ventricle, 20) << "too few points next to the ventricles to test the widening's field";
 }
 
 TEST(Anatomy, LoaderNamesTheBadFile) {

@@ -151,6 +151,34 @@ TEST(Synthetic, SameSeedSameCaseDifferentSeedDifferentCase) {
   EXPECT_NE(generate_synthetic_case(o, 4).images[0].data, a.images[0].data);
 }
 
+// --ageing widens the CSF spaces of the same subject (same brain mask, same grade, same pose):
+// more CSF voxels and a brighter T2 over the brain (CSF is the T2-brightest tissue).
+TEST(Synthetic, AgeingWidensTheCsfSpacesOfTheSameSubject) {
+  SyntheticOptions young = small_options(4), aged = young;
+  aged.ageing = true;
+  int64_t csf_young = 0, csf_aged = 0;
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE("case " + std::to_string(i));
+    const SyntheticCase a = generate_synthetic_case(young, i), b = generate_synthetic_case(aged, i);
+    EXPECT_EQ(a.info.brain_voxels, b.info.brain_voxels) << "ageing must not move the brain mask";
+    EXPECT_EQ(a.info.hgg, b.info.hgg);
+    double t2_young = 0, t2_aged = 0;
+    for (size_t v = 0; v < a.tissue.size(); ++v) {
+      csf_young += a.tissue[v] == static_cast<uint8_t>(Tissue::kCsf);
+      csf_aged += b.tissue[v] == static_cast<uint8_t>(Tissue::kCsf);
+      // Tissue is only where the brain is; both cases share it.
+      EXPECT_EQ(a.tissue[v] == 0, b.tissue[v] == 0);
+      t2_young += a.images[2].data[v];
+      t2_aged += b.images[2].data[v];
+    }
+    // Scanner scale is drawn before the ageing and the noise has its own stream over the same
+    // mask: both are the same per case, so the T2 sums compare.
+    EXPECT_GT(t2_aged, t2_young);
+  }
+  EXPECT_GT(static_cast<double>(csf_aged), 1.15 * static_cast<double>(csf_young))
+      << "CSF voxels: " << csf_young << " without ageing, " << csf_aged << " with";
+}
+
 TEST(Synthetic, IntensityRelationsBetweenTissues) {
   const SyntheticOptions o = small_options();
   for (int i = 0; i < 4; ++i) {

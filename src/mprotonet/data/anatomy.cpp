@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <mutex>
 
 #include "mprotonet/core/error.h"
@@ -25,6 +26,67 @@ inline bool cell(double t, int64_t n, int64_t& i0, double& w) {
   i0 = std::min<int64_t>(static_cast<int64_t>(t), n - 2);
   w = t - static_cast<double>(i0);
   return true;
+}
+
+// Exact squared Euclidean distance along one line (Felzenszwalb & Huttenlocher 2012): f holds
+// 0 at seeds and kFar elsewhere on entry (kFar + n^2 is exact in a double), out receives the
+// squared distance; v and z are scratch of n and n + 1 entries.
+constexpr double kFar = 1e12;
+void squared_distance_1d(const std::vector<double>& f, std::vector<double>& out, std::vector<int64_t>& v,
+                         std::vector<double>& z) {
+  const int64_t n = static_cast<int64_t>(f.size());
+  const double inf = std::numeric_limits<double>::infinity();
+  auto at = [](auto& x, int64_t i) -> auto& { return x[static_cast<size_t>(i)]; };
+  auto intersection = [&](int64_t q, int64_t r) {
+    return ((at(f, q) + static_cast<double>(q * q)) - (at(f, r) + static_cast<double>(r * r))) / static_cast<double>(2 * (q - r));
+  };
+  int64_t k = 0;
+  at(v, 0) = 0;
+  at(z, 0) = -inf;
+  at(z, 1) = inf;
+  for (int64_t q = 1; q < n; ++q) {
+    double s = intersection(q, at(v, k));
+    while (s <= at(z, k)) {
+      --k;
+      s = intersection(q, at(v, k));
+    }
+    ++k;
+    at(v, k) = q;
+    at(z, k) = s;
+    at(z, k + 1) = inf;
+  }
+  k = 0;
+  for (int64_t q = 0; q < n; ++q) {
+    while (at(z, k + 1) < static_cast<double>(q)) ++k;
+    const int64_t r = at(v, k);
+    at(out, q) = static_cast<double>((q - r) * (q - r)) + at(f, r);
+  }
+}
+
+// Euclidean distance in mm (1 mm voxels) from every voxel of a dims grid (k fastest) to the
+// nearest seed voxel; 1000 when there is none.
+std::vector<float> distance_to(const std::vector<char>& seed, const std::array<int64_t, 3>& dims) {
+  std::vector<double> d(seed.size());
+  for (size_t i = 0; i < seed.size(); ++i) d[i] = seed[i] ? 0.0 : kFar;
+  const int64_t stride[3] = {dims[1] * dims[2], dims[2], 1};
+  const int64_t longest = std::max({dims[0], dims[1], dims[2]});
+  std::vector<double> f, out, z(static_cast<size_t>(longest) + 1);
+  std::vector<int64_t> v(static_cast<size_t>(longest));
+  for (int a = 0; a < 3; ++a) {
+    const int b = (a + 1) % 3, c = (a + 2) % 3;
+    f.resize(static_cast<size_t>(dims[a]));
+    out.resize(f.size());
+    for (int64_t x = 0; x < dims[b]; ++x)
+      for (int64_t y = 0; y < dims[c]; ++y) {
+        const int64_t base = x * stride[b] + y * stride[c];
+        for (int64_t t = 0; t < dims[a]; ++t) f[static_cast<size_t>(t)] = d[static_cast<size_t>(base + t * stride[a])];
+        squared_distance_1d(f, out, v, z);
+        for (int64_t t = 0; t < dims[a]; ++t) d[static_cast<size_t>(base + t * stride[a])] = out[static_cast<size_t>(t)];
+      }
+  }
+  std::vector<float> mm(d.size());
+  for (size_t i = 0; i < d.size(); ++i) mm[i] = static_cast<float>(std::sqrt(std::min(d[i], 1e6)));
+  return mm;
 }
 
 }  // namespace
@@ -126,6 +188,20 @@ TissueAtlas TissueAtlas::load(const fs::path& dir) {
         moment[2] += total * (atlas.lo_[2] + static_cast<double>(kk));
       }
   check(sum > 0, (dir / kNames[3]).string() + ": the brain mask is empty");
+  // CSF spaces: depth inside the mask splits the ventricles (and deep cisterns) from the sulci.
+  const size_t count = atlas.frac_.size();
+  std::vector<char> outside(count), deep(count), shallow(count);
+  for (size_t i = 0; i < count; ++i) outside[i] = atlas.frac_[i][3] < 128;
+  const std::vector<float> depth = distance_to(outside, atlas.dims_);
+  for (size_t i = 0; i < count; ++i) {
+    const bool csf = atlas.frac_[i][0] >= 128 && !outside[i];
+    deep[i] = csf && depth[i] > kDeepCsfMm;
+    shallow[i] = csf && depth[i] <= kDeepCsfMm;
+  }
+  atlas.ventricle_mm_ = GridField(atlas.dims_, atlas.lo_, 1.0);
+  atlas.ventricle_mm_.values = distance_to(deep, atlas.dims_);
+  atlas.sulcus_mm_ = GridField(atlas.dims_, atlas.lo_, 1.0);
+  atlas.sulcus_mm_.values = distance_to(shallow, atlas.dims_);
   for (int a = 0; a < 3; ++a) atlas.centre_[a] = moment[a] / sum;
   atlas.brain_ml_ = sum / 255.0 / 1000.0;
   return atlas;

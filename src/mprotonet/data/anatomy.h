@@ -65,6 +65,13 @@ class TissueAtlas {
 
   /// Trilinear fractions at an atlas-space point (zero outside the map).
   TissueFractions sample(const Vec3& p) const;
+  /// Distance (mm) from an atlas-space point to the nearest ventricular CSF voxel (CSF of at
+  /// least half a voxel, deeper than kDeepCsfMm inside the brain mask: the ventricles and the
+  /// deep cisterns), and to the nearest sulcal CSF voxel (the rest of the CSF inside the mask).
+  /// Large beyond the map. With them a subject's ventricles and sulci widen (synthetic.cpp).
+  double ventricle_distance(const Vec3& p) const { return ventricle_mm_.sample_clamped(p); }
+  double sulcus_distance(const Vec3& p) const { return sulcus_mm_.sample_clamped(p); }
+  static constexpr double kDeepCsfMm = 12.0;
 
   /// Atlas-space bounding box of the map (outer voxel centres).
   const Vec3& lower() const { return lo_; }
@@ -82,6 +89,7 @@ class TissueAtlas {
   Vec3 lo_{}, hi_{}, centre_{};
   double brain_ml_ = 0;
   std::vector<std::array<uint8_t, 4>> frac_;  // csf, gm, wm, mask in 1/255
+  GridField ventricle_mm_, sulcus_mm_;         // same grid as frac_
 };
 
 /// A smooth random diffeomorphism of atlas space: the exponential of a stationary velocity

@@ -43,6 +43,14 @@ struct CaseParams {
   double heterogeneity = 0.1;         // tumour texture amplitude
   synth::GridField patches, tumour_texture, tissue_texture, vessels;  // smooth noise, unit std
   double vessel_threshold = 1.3;  // vessels field above this: an enhancing vein or meninges
+  // Age (independent of the grade): ventricles and sulci widened by this many mm (the
+  // template is a young adults' average; glioma patients are older), and a periventricular
+  // rim of white-matter water (FLAIR "caps"), as an edema level fading over `pv_mm`.
+  double ventricle_widening_mm = 0, sulcus_widening_mm = 0, pv_level = 0, pv_mm = 3;
+  // The subject's own folding: an average template has smeared sulci, so thin random CSF
+  // sheets (where a smooth random field is near zero) cut through the cortical ribbon.
+  synth::GridField folds;
+  double fold_width = 0;
   // Physics and scanner.
   synth::MrProtocol protocol;
   double level[4], noise_sigma[4];
@@ -169,6 +177,14 @@ CaseParams draw_params(const SyntheticOptions& o, int index, const synth::Tissue
     p.level[m] = kWhiteMatterLevel * std::exp(rng.uniform(-1, 1) * o.intensity_scale_jitter);
     p.noise_sigma[m] = o.noise_level * rng.uniform(0.6, 1.4);
     p.bias[m] = WaveField(rng, 4, 150, 400);
+  }
+  if (o.ageing) {  // drawn last: without ageing every other draw is unchanged
+    p.ventricle_widening_mm = rng.uniform(0.0, 3.5);
+    p.sulcus_widening_mm = rng.uniform(0.0, 1.2);
+    p.pv_level = rng.uniform(0.0, 0.4);
+    p.pv_mm = rng.uniform(2.0, 6.0);
+    p.folds = synth::smooth_noise(rng, atlas.lower(), atlas.upper(), 3.0);
+    p.fold_width = rng.uniform(0.12, 0.25);
   }
   return p;
 }
@@ -325,9 +341,25 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         for (int ax = 0; ax < 3; ++ax) inside &= a[ax] > atlas.lower()[ax] - 15 && a[ax] < atlas.upper()[ax] + 15;
         if (!inside) continue;
         const Vec3 b = p.deformation(a);
-        synth::TissueFractions f = atlas.sample(mass.source(b));
+        const Vec3 src = mass.source(b);
+        synth::TissueFractions f = atlas.sample(src);
         if (f.mask < 0.5) continue;  // skull-stripped
         f.csf += std::max(0.0, 1.0 - f.brain());  // the rest of a boundary voxel: CSF-like meninges
+        double periventricular = 0;
+        if (o.ageing) {
+          // Widened ventricles and sulci: the tissue within the subject's widening becomes CSF;
+          // thin CSF sheets where the fold field is near zero cut the cortical ribbon.
+          const double ventricle_mm = atlas.ventricle_distance(src);
+          double widened = ramp(p.ventricle_widening_mm + 0.5 - ventricle_mm);
+          widened = std::max(widened, ramp(p.sulcus_widening_mm + 0.5 - atlas.sulcus_distance(src)));
+          if (f.gm > 0)
+            widened = std::max(widened, std::min(1.0, 1.6 * f.gm) * 0.7 *
+                                            ramp(1.0 - std::fabs(p.folds.sample_clamped(src)) / p.fold_width));
+          f.csf += widened * (f.gm + f.wm);
+          f.gm *= 1 - widened;
+          f.wm *= 1 - widened;
+          periventricular = p.pv_level * ramp(1.0 - (ventricle_mm - p.ventricle_widening_mm) / p.pv_mm);
+        }
         const double parenchyma = f.gm + f.wm;
 
         // Tumour density: cells live in parenchyma, not in CSF.
@@ -370,8 +402,9 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         const double tumour_tex = 1 + p.heterogeneity * tex;
         for (int m = 0; m < 4; ++m) {
           const double csf = table.healthy(m, synth::kCsf, 0) * (1 - vessel) + table.tumour(m, synth::kVessel) * vessel;
-          double healthy = f.csf * csf + f.gm * table.healthy(m, synth::kGreyMatter, edema) +
-                           f.wm * table.healthy(m, synth::kWhiteMatter, edema);
+          const double water = std::max(edema, periventricular);
+          double healthy = f.csf * csf + f.gm * table.healthy(m, synth::kGreyMatter, water) +
+                           f.wm * table.healthy(m, synth::kWhiteMatter, water);
           double v = healthy * tissue_tex;
           if (core > 0) {
             double t;

@@ -7,7 +7,9 @@
 // et al. 2009):
 //   anatomy   real healthy anatomy: the MNI/ICBM152 tissue map (CSF, GM, WM fractions) placed
 //             in BraTS space (data/anatomy.h), seen through a per-subject smooth random
-//             diffeomorphism plus scale, rotation and shift, so no two subjects share a brain;
+//             diffeomorphism plus scale, rotation and shift, so no two subjects share a brain
+//             (with `ageing`, also widened ventricles and sulci, thin random sulcal sheets
+//             through the cortex, whose folding a template smears, a periventricular water rim);
 //   tumour    reaction-diffusion (Fisher-Kolmogorov) growth of tumour cell density seeded in
 //             white matter, faster in white than in grey matter (data/tumour_growth.h), with
 //             mass effect pushing the surrounding tissue and ventricles away; the BraTS labels
@@ -20,7 +22,7 @@
 //             IR-prepared, T1CE with gadolinium T1 shortening where the tumour enhances, T2 TSE,
 //             FLAIR nulling CSF), partial volume, texture, bias field, scanner scale, Rician
 //             noise (data/mr_physics.h).
-// Head pose, brain size, scanner, bias and noise are drawn independently of the grade.
+// Head pose, brain size, ageing, scanner, bias and noise are drawn independently of the grade.
 //
 // Output is BraTS: skull-stripped (zero outside the brain), LPS voxel axes (affine
 // diag(-s, -s, s) with the y offset of the BraTS headers), 240 x 240 x 155 at 1 mm by default,
@@ -73,6 +75,11 @@ struct SyntheticOptions {
   double brain_scale_jitter = 0.07;
   /// Standard deviation of the smooth random deformation's velocity field, mm (default 3).
   double deformation_mm = 3.0;
+  /// Ageing (opt-in, an experiment towards real scans; see README "Sim to real"): widened
+  /// ventricles (0-3.5 mm) and sulci (0-1.2 mm), thin random sulcal sheets through the cortex,
+  /// a periventricular water rim, drawn per subject independently of the grade. Off (default):
+  /// the cohort is byte-identical to one made without the option.
+  bool ageing = false;
   /// Worker threads for cohort writing; 0 = std::thread::hardware_concurrency() (default 0).
   int threads = 0;
 };

@@ -30,8 +30,9 @@ constexpr const char* kGeneratorName = "mprotonet synthetic BraTS-like cohort";
 constexpr int kGeneratorVersion = 2;
 
 nlohmann::json options_json(const SyntheticOptions& o) {
-  // threads is left out on purpose: it never changes the output.
-  return {{"cases", o.cases},
+  // threads is left out on purpose: it never changes the output; ageing is recorded only when
+  // on, so a cohort without it stays byte-identical to one made before the option existed.
+  nlohmann::json j = {{"cases", o.cases},
           {"seed", o.seed},
           {"shape", o.shape},
           {"spacing", o.spacing},
@@ -44,6 +45,8 @@ nlohmann::json options_json(const SyntheticOptions& o) {
           {"max_shift_mm", o.max_shift_mm},
           {"brain_scale_jitter", o.brain_scale_jitter},
           {"deformation_mm", o.deformation_mm}};
+  if (o.ageing) j["ageing"] = true;
+  return j;
 }
 
 nlohmann::json info_json(const SyntheticCaseInfo& c, double voxel_mm3) {

@@ -96,7 +96,7 @@ void validate(const ExperimentOptions& o) {
           "model row '" + m + "' is listed twice");
   }
   attribution::parse_map_methods(o.methods);  // Error listing the valid names
-  parse_precision(o.precision);
+  parse_precision(resolve_precision(o.precision, o.device));
   parse_device(o.device);
   if (o.data_dir.empty()) validate(o.synth);
 }
@@ -206,7 +206,9 @@ int64_t effective_batch_size(const ExperimentOptions& o, const Dataset& ds, std:
 
 }  // namespace
 
-fs::path run_experiment(const ExperimentOptions& o) {
+fs::path run_experiment(const ExperimentOptions& options) {
+  ExperimentOptions o = options;
+  o.precision = resolve_precision(o.precision, o.device);
   validate(o);
   // Data-parallel (distributed.h): every rank trains every row together; rank 0 alone writes the
   // cohort, the cache, the evaluations, the comparison and the report while the others wait.
@@ -215,6 +217,10 @@ fs::path run_experiment(const ExperimentOptions& o) {
   std::function<void(const std::string&)> log = [](const std::string& line) { std::cerr << line << "\n"; };
   if (o.log) log = o.log;
   if (!root) log = [](const std::string&) {};
+  if (options.precision == "auto")
+    log("precision auto: " + o.precision +
+        (o.precision == "bf16" ? " (the device computes bf16 natively)"
+                               : " (this CPU has no native bf16, avx512_bf16 or amx_bf16: bf16 would be many times slower)"));
   std::ostream discard(nullptr);  // no buffer: output is dropped
   std::ostream& progress = root ? std::cerr : discard;
   const auto start = Clock::now();

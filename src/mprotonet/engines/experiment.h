@@ -61,8 +61,10 @@ struct ExperimentOptions {
   /// Backbone and the number of its children kept. Default resnet18_ri, 5.
   std::string features = "resnet18_ri";
   int64_t n_layers = 5;
-  /// "fp32" or "bf16" (autocast) for training and evaluation. Default "bf16".
-  std::string precision = "bf16";
+  /// "fp32", "bf16" (autocast) or "auto" for training and evaluation: auto is bf16 where the
+  /// device computes it natively (CUDA; a CPU with AVX512-BF16 or AMX), fp32 elsewhere, and is
+  /// resolved before anything is recorded. Default "auto".
+  std::string precision = "auto";
   /// "cpu", "cuda" or "cuda:N". Default "cpu".
   std::string device = "cpu";
   /// Training augmentation sequence (transforms/augment.h). Default "fl0" (flips only).

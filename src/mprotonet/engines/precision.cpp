@@ -2,6 +2,8 @@
 // Device / precision selection and the autocast guard (see precision.h).
 #include "mprotonet/engines/precision.h"
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <ATen/Parallel.h>
@@ -26,6 +28,33 @@ std::string precision_name(Precision p) {
     case Precision::kFp32: break;
   }
   return "fp32";
+}
+
+bool cpuinfo_has_native_bf16(const std::string& cpuinfo) {
+  std::istringstream lines(cpuinfo);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') == std::string::npos ? line.size() : line.find(':') + 1));
+    std::string flag;
+    while (words >> flag)
+      if (flag == "avx512_bf16" || flag == "amx_bf16") return true;
+  }
+  return false;
+}
+
+bool cpu_has_native_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in) return false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return cpuinfo_has_native_bf16(text.str());
+}
+
+std::string resolve_precision(const std::string& name, const std::string& device) {
+  if (name != "auto") return name;
+  const bool cuda = device == "cuda" || device.rfind("cuda:", 0) == 0;
+  return cuda || cpu_has_native_bf16() ? "bf16" : "fp32";
 }
 
 void check_precision_for_device(Precision precision, const torch::Device& device) {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mprotonet/nets/model_config.h"
-#include "mprotonet/report/html.h"
+#include "mprotonet/report/html_detail.h"
 
 namespace mprotonet {
 
@@ -20,21 +20,6 @@ namespace {
 double number(const json& j, const char* pointer) {
   const auto p = json::json_pointer(pointer);
   return j.is_object() && j.contains(p) && j.at(p).is_number() ? j.at(p).get<double>() : std::nan("");
-}
-
-std::string fmt(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
-std::string fmt_p(double p) {
-  if (!std::isfinite(p)) return "n/a";
-  std::ostringstream s;
-  if (p < 0.001) s << std::scientific << std::setprecision(1) << p;
-  else s << std::fixed << std::setprecision(3) << p;
-  return s.str();
 }
 
 }  // namespace
@@ -72,9 +57,9 @@ std::string comparison_section_html(const json& c) {
       }
       const double p = number(m, "/wilcoxon/p_value");
       const bool sig = std::isfinite(p) && p < 0.05;
-      o << "<td class=\"num\">" << fmt(number(m, "/a_mean")) << " vs " << fmt(number(m, "/b_mean")) << "</td>"
-        << "<td class=\"num\">" << (sig ? "<b>" : "") << "p " << fmt_p(p) << (sig ? "</b>" : "")
-        << "<br><span class=\"sd\">W " << fmt(number(m, "/wilcoxon/statistic"), 1) << ", n "
+      o << "<td class=\"num\">" << html_detail::fixed(number(m, "/a_mean")) << " vs " << html_detail::fixed(number(m, "/b_mean")) << "</td>"
+        << "<td class=\"num\">" << (sig ? "<b>" : "") << "p " << html_detail::p_value(p) << (sig ? "</b>" : "")
+        << "<br><span class=\"sd\">W " << html_detail::fixed(number(m, "/wilcoxon/statistic"), 1) << ", n "
         << static_cast<long long>(number(m, "/n")) << " (" << static_cast<long long>(number(m, "/wilcoxon/n_nonzero"))
         << ")</span></td>";
     }

@@ -21,6 +21,7 @@
 #include "mprotonet/metrics/significance.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/report/comparison_section.h"
+#include "mprotonet/report/html_detail.h"
 #include "mprotonet/report/viewer.h"
 
 namespace mprotonet {
@@ -69,75 +70,7 @@ std::string method_label(const std::string& m) {
   return it != names.end() ? it->second : m;
 }
 
-namespace {
-
-std::string h(const std::string& s) { return html_escape(s); }
-
-// ---- numbers
-bool has_number(const json& j, const char* key) { return j.is_object() && j.contains(key) && j[key].is_number(); }
-
-std::string fixed(double v, int digits = 3) {
-  if (!std::isfinite(v)) return "n/a";
-  std::ostringstream s;
-  s << std::fixed << std::setprecision(digits) << v;
-  return s.str();
-}
-
-std::string p_value(double p) {
-  if (!std::isfinite(p)) return "n/a";
-  std::ostringstream s;
-  if (p < 0.001) s << std::scientific << std::setprecision(1) << p;
-  else s << std::fixed << std::setprecision(3) << p;
-  return s.str();
-}
-
-// "0.873 ± 0.041" from a {"mean", "std"} summary (evaluation.json).
-std::string mean_std(const json& s) {
-  if (!has_number(s, "mean")) return "<span class=\"na\">n/a</span>";
-  std::string out = fixed(s["mean"].get<double>());
-  if (has_number(s, "std")) out += " <span class=\"sd\">± " + fixed(s["std"].get<double>()) + "</span>";
-  return out;
-}
-
-// From results.json: mean[metric] and std[metric].
-std::string results_cell(const json& results, const std::string& metric) {
-  if (!results.is_object() || !results.contains("mean")) return "<span class=\"na\">n/a</span>";
-  json s{{"mean", results["mean"].value(metric, json())}, {"std", results.contains("std") ? results["std"].value(metric, json()) : json()}};
-  return mean_std(s);
-}
-
-std::string duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds <= 0) return "not recorded";
-  std::ostringstream s;
-  if (seconds < 60) s << std::fixed << std::setprecision(1) << seconds << " s";
-  else if (seconds < 3600) s << static_cast<int>(seconds / 60) << " min " << static_cast<int>(std::fmod(seconds, 60)) << " s";
-  else s << static_cast<int>(seconds / 3600) << " h " << static_cast<int>(std::fmod(seconds, 3600) / 60) << " min";
-  return s.str();
-}
-
-// Text of a JSON scalar or array ([64, 64, 48] -> "64 × 64 × 48" when `times`).
-std::string text_of(const json& j, bool times = false) {
-  if (j.is_null()) return "";
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_array()) {
-    std::string s;
-    for (const auto& e : j) s += (s.empty() ? "" : (times ? " × " : ", ")) + text_of(e);
-    return s;
-  }
-  if (j.is_number_float()) {
-    std::ostringstream s;
-    s << j.get<double>();
-    return s.str();
-  }
-  return j.dump();
-}
-
-json at(const json& j, const char* pointer) {
-  const auto p = json::json_pointer(pointer);
-  return j.is_object() && j.contains(p) ? j.at(p) : json();
-}
-
-std::string grade(int label) { return label == 1 ? "HGG" : "LGG"; }
+namespace html_detail {
 
 std::string native_method(const ReportRun& r) { return r.prototype_model() ? "mprotonet" : "gradcam"; }
 
@@ -172,84 +105,6 @@ std::vector<Published> published_for(const std::string& model_name) {
     return {{"MProtoNet (paper)", "", "0.713 ± 0.058", "", "MProtoNet paper, abstract"},
             {"MProtoNet (re-run, shallower backbone)", "0.858", "0.812", "0.062", "MAProtoNet's published table"}};
   return {};
-}
-
-const char* kCss = R"CSS(
-:root { --ink:#1d2330; --muted:#5d6777; --line:#dfe3ea; --soft:#f5f7fa; --accent:#2f5fb3; --ok:#1d7a46; --bad:#b3261e; }
-* { box-sizing: border-box; }
-body { margin:0; font: 15px/1.5 -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; color:var(--ink); background:#eef1f5; }
-header { background: linear-gradient(120deg,#1f3b73,#2f5fb3); color:#fff; padding: 28px 0 22px; }
-header .wrap { padding-top:0; padding-bottom:0; }
-header h1 { margin:0 0 4px; font-size: 28px; font-weight: 650; letter-spacing: .2px; }
-header p { margin: 0; opacity: .88; }
-nav { margin-top: 14px; display:flex; flex-wrap:wrap; gap:6px; }
-nav a { color:#fff; text-decoration:none; font-size:13px; padding:3px 10px; border:1px solid rgba(255,255,255,.35); border-radius: 999px; }
-nav a:hover { background: rgba(255,255,255,.15); }
-.wrap { max-width: 1180px; margin: 0 auto; padding: 0 22px; }
-section { background:#fff; border:1px solid var(--line); border-radius: 10px; margin: 20px 0; padding: 6px 24px 20px; box-shadow: 0 1px 2px rgba(20,30,50,.04); }
-h2 { font-size: 20px; margin: 18px 0 10px; padding-bottom: 6px; border-bottom: 2px solid var(--soft); }
-h3 { font-size: 16px; margin: 18px 0 8px; }
-p.lead, .note { color: var(--muted); font-size: 13.5px; }
-.note { margin: 6px 0; }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 6px; font-size: 13.5px; }
-th, td { padding: 6px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
-th { background: var(--soft); font-weight: 600; color: #333b4a; white-space: nowrap; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-tr.model td { font-weight: 600; }
-tr.ref td { color: #6b7280; font-style: italic; background: #fbfbfd; font-weight: 400; }
-tr.ref td:first-child { padding-left: 26px; }
-.sd { color: var(--muted); font-weight: 400; }
-.na { color: #a0a7b4; }
-.tag { display:inline-block; white-space: nowrap; font-size: 11.5px; font-style: normal; padding: 0 7px; border-radius: 999px; background:#eceff4; color:#4b5563; margin-left: 6px; }
-.tag.pub { background:#fff4d6; color:#7a5a00; }
-.tag.hgg { background:#fde3e1; color:#8a1c14; }
-.tag.lgg { background:#e0ecfd; color:#1d4a8a; }
-.ok { color: var(--ok); font-weight: 600; }
-.bad { color: var(--bad); font-weight: 600; }
-.kv { width:auto; min-width: 60%; }
-.kv th { width: 220px; }
-.plots { display:flex; flex-wrap:wrap; gap: 24px; }
-.plot { flex: 1 1 460px; }
-.plot svg { width: 100%; height: auto; background:#fff; }
-.legend { display:flex; flex-wrap:wrap; gap: 4px 16px; font-size: 13px; color: var(--muted); }
-.swatch { display:inline-block; width: 22px; height: 0; border-top: 3px solid; vertical-align: middle; margin-right: 6px; }
-.scroll { overflow-x: auto; }
-table.results th, table.results td { padding: 6px 6px; font-size: 13px; }
-.gallery { display:grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 12px; }
-.card { border:1px solid var(--line); border-radius: 8px; padding: 8px; background: #fff; }
-.card img { width: 100%; display:block; border-radius: 4px; background:#000; image-rendering: pixelated; }
-.card .cap { font-size: 12.5px; color: var(--muted); margin-top: 6px; line-height: 1.4; word-break: break-all; }
-.card .cap b { color: var(--ink); }
-.case { border:1px solid var(--line); border-radius: 10px; padding: 12px 16px 14px; margin: 16px 0; background: #fcfdfe; }
-.case h3 { margin: 2px 0 8px; }
-.strip { display:inline-block; max-width: 100%; margin: 4px 0 2px; }
-.strip img { max-width: 100%; display:block; image-rendering: pixelated; border-radius: 4px; }
-.strip .labels { display:grid; grid-template-columns: repeat(4, 1fr); font-size: 12px; color: var(--muted); text-align:center; }
-.model-view { border-top: 1px dashed var(--line); margin-top: 10px; padding-top: 8px; }
-.maps { display:flex; flex-direction: column; gap: 6px; }
-.maplabel { font-size: 13px; font-weight: 600; margin-top: 6px; }
-.protos { display:flex; flex-wrap: wrap; gap: 10px; margin-top: 6px; }
-.protos .card { width: 210px; }
-table.settings th:first-child { width: 230px; }
-footer { color: var(--muted); font-size: 12.5px; padding: 10px 0 30px; }
-code { font-size: 12.5px; background: var(--soft); padding: 1px 5px; border-radius: 4px; word-break: break-all; }
-)CSS";
-
-class Page {
- public:
-  std::ostringstream o;
-  void kv(const std::string& key_html, const std::string& value_html) {
-    o << "<tr><th>" << key_html << "</th><td>" << value_html << "</td></tr>\n";
-  }
-};
-
-std::string modality_labels() {
-  return "<div class=\"labels\"><span>T1</span><span>T1CE</span><span>T2</span><span>FLAIR</span></div>";
-}
-
-std::string strip(const std::string& image, const std::string& alt) {
-  return "<div class=\"strip\">" + modality_labels() + "<img src=\"" + h(url_path(image)) + "\" alt=\"" + h(alt) +
-         "\"></div>";
 }
 
 // ---- sections
@@ -604,97 +459,20 @@ void curves_section(Page& pg, const std::vector<ReportRun>& runs) {
   o << "</div></section>\n";
 }
 
-void gallery_section(Page& pg, const std::vector<GallerySection>& gallery) {
-  auto& o = pg.o;
-  o << "<section id=\"prototypes\"><h2>Prototype gallery</h2>\n"
-       "<p class=\"lead\">Each prototype is a latent vector projected onto (\"pushed\" to) a real training case of its class. "
-       "Shown: that source case's axial slice through the prototype's location (top: T1, T1CE; bottom: T2, FLAIR), with the "
-       "prototype's occurrence map (p_mode ≥ 2) or its receptive field (box, p_mode &lt; 2).</p>\n";
-  if (gallery.empty()) o << "<p class=\"note\">No prototype model in this report.</p>\n";
-  for (const auto& s : gallery) {
-    o << "<h3>" << h(s.run_label) << ", fold " << s.fold << " <span class=\"sd\">(each fold's model has its own prototypes)</span></h3>\n";
-    if (!s.note.empty()) o << "<p class=\"note\">" << h(s.note) << "</p>\n";
-    if (s.items.empty()) continue;
-    o << "<div class=\"gallery\">\n";
-    for (const auto& it : s.items) {
-      o << "<div class=\"card\">";
-      if (!it.image.empty())
-        o << "<img src=\"" << h(url_path(it.image)) << "\" alt=\"prototype " << it.prototype << "\">";
-      o << "<div class=\"cap\"><b>#" << it.prototype << "</b> <span class=\"tag " << (it.cls == 1 ? "hgg" : "lgg") << "\">"
-        << grade(it.cls) << "</span><br>source: "
-        << (it.subject_id.empty() ? std::string("<span class=\"na\">not pushed</span>") : h(it.subject_id))
-        << "<br>push distance " << fixed(it.distance, 4) << "</div></div>\n";
-    }
-    o << "</div>\n";
-  }
-  o << "</section>\n";
-}
-
-void cases_section(Page& pg, const std::vector<CaseView>& cases, const std::vector<std::string>& notes) {
-  auto& o = pg.o;
-  o << "<section id=\"cases\"><h2>Test cases</h2>\n"
-       "<p class=\"lead\">A few held-out cases, each explained by the model of the fold that held it out. First row: the "
-       "four modalities with the tumour outline (red: necrotic core, green: edema, yellow: enhancing). Then, per model, "
-       "each method's map for the predicted class (brighter = more attribution) with the tumour outline in cyan, and for "
-       "prototype models the most similar prototypes (\"this looks like that\"). The interactive 3D view under the first "
-       "row shows the whole volumes (needs WebGL2; the pictures stay for print).</p>\n";
-  for (const auto& n : notes) o << "<p class=\"note\">" << h(n) << "</p>\n";
-  if (cases.empty()) o << "<p class=\"note\">No test case shown.</p>\n";
-  for (const auto& c : cases) {
-    const std::string viewer_id = "mpv-case" + std::to_string(&c - cases.data());
-    o << "<div class=\"case\"><h3>" << h(c.id) << " <span class=\"tag " << (c.label == 1 ? "hgg" : "lgg") << "\">true grade "
-      << grade(c.label) << "</span> <span class=\"tag\">" << h(c.kind) << "</span></h3>\n";
-    o << "<div class=\"maplabel\">Input, axial slice " << c.slice << ", tumour outline</div>"
-      << strip(c.input_image, "input of " + c.id) << "\n";
-    o << "<div class=\"maplabel\">Interactive 3D view <span class=\"sd\">(model-input grid; every map of every model "
-         "below, chosen in \"map\"; prototypes' source cases in \"case\")</span></div>\n"
-      << viewer_html(c.viewer, viewer_id);
-    for (const auto& m : c.models) {
-      o << "<div class=\"model-view\"><b>" << h(m.run_label) << "</b>";
-      if (m.has_prediction) {
-        const bool ok = m.predicted == c.label;
-        o << " <span class=\"sd\">(fold " << m.fold << ")</span>: predicted <b>" << grade(m.predicted) << "</b>, p(HGG) = "
-          << fixed(m.p_hgg) << " <span class=\"" << (ok ? "ok\">✓ correct" : "bad\">✗ wrong") << "</span>";
-      }
-      o << "\n";
-      if (!m.note.empty()) o << "<p class=\"note\">" << h(m.note) << "</p>\n";
-      for (const auto& mp : m.maps)
-        o << "<div class=\"maplabel\">" << h(method_label(mp.method)) << "</div>" << strip(mp.image, mp.method + " map of " + c.id)
-          << "\n";
-      if (!m.top.empty()) {
-        o << "<div class=\"maplabel\">Most similar prototypes</div><div class=\"protos\">";
-        for (const auto& p : m.top) {
-          o << "<div class=\"card\">";
-          if (!p.image.empty()) o << "<img src=\"" << h(url_path(p.image)) << "\" alt=\"prototype " << p.prototype << "\">";
-          o << "<div class=\"cap\"><b>#" << p.prototype << "</b> <span class=\"tag " << (p.cls == 1 ? "hgg" : "lgg") << "\">"
-            << grade(p.cls) << "</span> similarity <b>" << fixed(p.similarity) << "</b><br>source: "
-            << (p.source.empty() ? std::string("<span class=\"na\">unknown</span>") : h(p.source));
-          if (p.viewer_source >= 0 && !c.viewer.modalities.empty())
-            o << "<br>" << viewer_source_button(viewer_id, static_cast<size_t>(p.viewer_source));
-          o << "</div></div>";
-        }
-        o << "</div>\n";
-      }
-      o << "</div>\n";
-    }
-    o << "</div>\n";
-  }
-  o << "</section>\n";
-}
-
-}  // namespace
+}  // namespace html_detail
 
 std::string report_html(const std::vector<ReportRun>& runs, const std::vector<GallerySection>& gallery,
                         const std::vector<CaseView>& cases,
                         const std::vector<std::pair<std::string, std::string>>& extra_settings,
                         const std::vector<std::string>& notes, const std::string& title, const json& comparison) {
+  using namespace html_detail;
   Page pg;
   auto& o = pg.o;
   std::string models;
   for (const auto& r : runs) models += (models.empty() ? "" : ", ") + r.label;
   o << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-       "<title>" << h(title) << "</title>\n<style>" << kCss << "</style>\n";
+       "<title>" << h(title) << "</title>\n<style>" << report_css() << "</style>\n";
   const bool viewers = std::any_of(cases.begin(), cases.end(), [](const CaseView& c) { return !c.viewer.modalities.empty(); });
   if (viewers) o << viewer_style();
   o << "</head>\n<body>\n";
@@ -730,6 +508,7 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
 }
 
 fs::path write_report(const ReportOptions& options) {
+  using namespace html_detail;
   const auto log = options.log ? options.log : ProgressLog([](const std::string& l) { std::cout << l << std::endl; });
   return with_context("while writing the report in " + options.dir.string(), [&] {
     const auto runs = load_report_runs(options.dir);
