@@ -13,7 +13,6 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/cross_validation.h"
 #include "mprotonet/engines/distributed.h"
-#include "mprotonet/engines/precision.h"
 #include "mprotonet/engines/run_folder.h"
 
 namespace fs = std::filesystem;
@@ -167,7 +166,6 @@ CommandRegistration register_train(
         if (stop->count()) r.cv.train.stop_after_steps = cli->cv.train.stop_after_steps;
         if (quiet->count()) r.cv.train.verbose = false;
         if (recal->count()) r.cv.train.recalibrate_bn = true;
-        r.cv.train.precision = resolve_precision(r.cv.train.precision, r.cv.train.device);
         r.cv.train.augment = AugmentOptions::from_sequence(r.augment);
         if (r.prototypes > 0) {
           auto shape = r.cv.model_overrides.contains("prototype_shape")

@@ -14,6 +14,7 @@
 #include "engines/engine_fixture.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/splits.h"
+#include "mprotonet/engines/precision.h"
 #include "mprotonet/nets/model_file.h"
 
 namespace fs = std::filesystem;
@@ -117,6 +118,18 @@ TEST(TrainCli, CrossValidationWritesARepeatableRunFolder) {
   const auto other = test::run_command(train_cmd(dir / "data", run, dir / "cache", "--folds 2 --model-name CNN3D --resume"));
   EXPECT_NE(other.exit_code, 0);
   EXPECT_NE(other.output.find("different settings"), std::string::npos) << other.output;
+}
+
+// --precision auto is resolved before the run is recorded: run.json holds what trained (bf16
+// only on a CPU with native bf16, see test_precision.cpp), never "auto".
+TEST(TrainCli, PrecisionAutoIsRecordedAsChosen) {
+  test::TempDir dir;
+  test::write_synthetic_cohort(dir / "data", kLabels);
+  const auto r = test::run_command(
+      train_cmd(dir / "data", dir / "run", dir / "cache", "--folds 2 --fold 0 --model-name CNN3D --epochs 1 --precision auto"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json info = json::parse(read_text_file(dir / "run" / "run.json"));
+  EXPECT_EQ(info.at("train").at("precision"), cpu_has_native_bf16() ? "bf16" : "fp32");
 }
 
 TEST(TrainCli, SeparateFoldsThenMergeAndResumeAfterAKill) {

@@ -77,7 +77,7 @@ TEST(Anatomy, ShippedAtlasIsABrainInBratsSpace) {
 // SciPy's exact Euclidean distance transform of the same seeds, at voxel centres (where the
 // trilinear sample is the grid value itself).
 TEST(Anatomy, CsfDistancesMatchScipy) {
-  const TissueAtlas& a = TissueAtlas::shared();
+  const CsfDistances& a = CsfDistances::shared();
   const fs::path dir = resource_path("anatomy/wm.nii.gz").parent_path();
   const auto r = test::run_python_helper("synthetic_check.py", "csf_distance " + test::shell_quote(dir.string()) + " 400 7");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -87,8 +87,8 @@ TEST(Anatomy, CsfDistancesMatchScipy) {
   while (lines >> x >> y >> z >> ventricle >> sulcus) {
     ++compared;
     near_ventricle += ventricle > 0 && ventricle < 4;
-    EXPECT_NEAR(a.ventricle_distance({x, y, z}), ventricle, 1e-3) << x << " " << y << " " << z;
-    EXPECT_NEAR(a.sulcus_distance({x, y, z}), sulcus, 1e-3) << x << " " << y << " " << z;
+    EXPECT_NEAR(a.ventricle({x, y, z}), ventricle, 1e-3) << x << " " << y << " " << z;
+    EXPECT_NEAR(a.sulcus({x, y, z}), sulcus, 1e-3) << x << " " << y << " " << z;
   }
   EXPECT_EQ(compared, 400) << r.output.substr(0, 400);
   EXPECT_GT(near_ventricle, 20) << "too few points next to the ventricles to test the widening's field";

@@ -188,20 +188,6 @@ TissueAtlas TissueAtlas::load(const fs::path& dir) {
         moment[2] += total * (atlas.lo_[2] + static_cast<double>(kk));
       }
   check(sum > 0, (dir / kNames[3]).string() + ": the brain mask is empty");
-  // CSF spaces: depth inside the mask splits the ventricles (and deep cisterns) from the sulci.
-  const size_t count = atlas.frac_.size();
-  std::vector<char> outside(count), deep(count), shallow(count);
-  for (size_t i = 0; i < count; ++i) outside[i] = atlas.frac_[i][3] < 128;
-  const std::vector<float> depth = distance_to(outside, atlas.dims_);
-  for (size_t i = 0; i < count; ++i) {
-    const bool csf = atlas.frac_[i][0] >= 128 && !outside[i];
-    deep[i] = csf && depth[i] > kDeepCsfMm;
-    shallow[i] = csf && depth[i] <= kDeepCsfMm;
-  }
-  atlas.ventricle_mm_ = GridField(atlas.dims_, atlas.lo_, 1.0);
-  atlas.ventricle_mm_.values = distance_to(deep, atlas.dims_);
-  atlas.sulcus_mm_ = GridField(atlas.dims_, atlas.lo_, 1.0);
-  atlas.sulcus_mm_.values = distance_to(shallow, atlas.dims_);
   for (int a = 0; a < 3; ++a) atlas.centre_[a] = moment[a] / sum;
   atlas.brain_ml_ = sum / 255.0 / 1000.0;
   return atlas;
@@ -212,6 +198,28 @@ const TissueAtlas& TissueAtlas::shared() {
   static TissueAtlas atlas;
   std::call_once(once, [] { atlas = load(resource_path("anatomy/wm.nii.gz").parent_path()); });
   return atlas;
+}
+
+CsfDistances::CsfDistances(const TissueAtlas& atlas) {
+  // Depth inside the mask splits the ventricles (and deep cisterns) from the sulci.
+  const size_t count = atlas.frac_.size();
+  std::vector<char> outside(count), deep(count), shallow(count);
+  for (size_t i = 0; i < count; ++i) outside[i] = atlas.frac_[i][3] < 128;
+  const std::vector<float> depth = distance_to(outside, atlas.dims_);
+  for (size_t i = 0; i < count; ++i) {
+    const bool csf = atlas.frac_[i][0] >= 128 && !outside[i];
+    deep[i] = csf && depth[i] > kDeepCsfMm;
+    shallow[i] = csf && depth[i] <= kDeepCsfMm;
+  }
+  ventricle_mm_ = GridField(atlas.dims_, atlas.lo_, 1.0);
+  ventricle_mm_.values = distance_to(deep, atlas.dims_);
+  sulcus_mm_ = GridField(atlas.dims_, atlas.lo_, 1.0);
+  sulcus_mm_.values = distance_to(shallow, atlas.dims_);
+}
+
+const CsfDistances& CsfDistances::shared() {
+  static const CsfDistances distances(TissueAtlas::shared());  // thread-safe initialisation
+  return distances;
 }
 
 TissueFractions TissueAtlas::sample(const Vec3& p) const {

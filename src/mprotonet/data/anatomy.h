@@ -65,13 +65,6 @@ class TissueAtlas {
 
   /// Trilinear fractions at an atlas-space point (zero outside the map).
   TissueFractions sample(const Vec3& p) const;
-  /// Distance (mm) from an atlas-space point to the nearest ventricular CSF voxel (CSF of at
-  /// least half a voxel, deeper than kDeepCsfMm inside the brain mask: the ventricles and the
-  /// deep cisterns), and to the nearest sulcal CSF voxel (the rest of the CSF inside the mask).
-  /// Large beyond the map. With them a subject's ventricles and sulci widen (synthetic.cpp).
-  double ventricle_distance(const Vec3& p) const { return ventricle_mm_.sample_clamped(p); }
-  double sulcus_distance(const Vec3& p) const { return sulcus_mm_.sample_clamped(p); }
-  static constexpr double kDeepCsfMm = 12.0;
 
   /// Atlas-space bounding box of the map (outer voxel centres).
   const Vec3& lower() const { return lo_; }
@@ -89,7 +82,27 @@ class TissueAtlas {
   Vec3 lo_{}, hi_{}, centre_{};
   double brain_ml_ = 0;
   std::vector<std::array<uint8_t, 4>> frac_;  // csf, gm, wm, mask in 1/255
-  GridField ventricle_mm_, sulcus_mm_;         // same grid as frac_
+  friend class CsfDistances;
+};
+
+/// Distances (mm) from atlas-space points to the atlas's CSF spaces, with which a subject's
+/// ventricles and sulci widen (SyntheticOptions::ageing). Ventricular CSF: voxels of at least
+/// half CSF, deeper than kDeepCsfMm inside the brain mask (the ventricles and deep cisterns);
+/// sulcal CSF: the rest of the CSF inside the mask. Exact Euclidean distance transforms on the
+/// atlas's 1 mm grid, sampled trilinearly (clamped to the grid).
+class CsfDistances {
+ public:
+  static constexpr double kDeepCsfMm = 12.0;
+  explicit CsfDistances(const TissueAtlas& atlas);
+  /// Those of TissueAtlas::shared(), computed on first use (thread-safe): a cohort without
+  /// ageing never pays for them.
+  static const CsfDistances& shared();
+
+  double ventricle(const Vec3& p) const { return ventricle_mm_.sample_clamped(p); }
+  double sulcus(const Vec3& p) const { return sulcus_mm_.sample_clamped(p); }
+
+ private:
+  GridField ventricle_mm_, sulcus_mm_;
 };
 
 /// A smooth random diffeomorphism of atlas space: the exponential of a stationary velocity

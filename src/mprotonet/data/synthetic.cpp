@@ -278,6 +278,7 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
   validate(o);
   check(index >= 0, "synthetic case index " + std::to_string(index) + " is invalid: expected >= 0");
   const synth::TissueAtlas& atlas = synth::TissueAtlas::shared();
+  const synth::CsfDistances* const csf_distance = o.ageing ? &synth::CsfDistances::shared() : nullptr;
   const CaseParams p = draw_params(o, index, atlas);
   const synth::TumourFields tumour = synth::grow_tumour(atlas, p.growth);
   const synth::SignalTable table(p.protocol);
@@ -346,12 +347,12 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         if (f.mask < 0.5) continue;  // skull-stripped
         f.csf += std::max(0.0, 1.0 - f.brain());  // the rest of a boundary voxel: CSF-like meninges
         double periventricular = 0;
-        if (o.ageing) {
+        if (csf_distance != nullptr) {
           // Widened ventricles and sulci: the tissue within the subject's widening becomes CSF;
           // thin CSF sheets where the fold field is near zero cut the cortical ribbon.
-          const double ventricle_mm = atlas.ventricle_distance(src);
+          const double ventricle_mm = csf_distance->ventricle(src);
           double widened = ramp(p.ventricle_widening_mm + 0.5 - ventricle_mm);
-          widened = std::max(widened, ramp(p.sulcus_widening_mm + 0.5 - atlas.sulcus_distance(src)));
+          widened = std::max(widened, ramp(p.sulcus_widening_mm + 0.5 - csf_distance->sulcus(src)));
           if (f.gm > 0)
             widened = std::max(widened, std::min(1.0, 1.6 * f.gm) * 0.7 *
                                             ramp(1.0 - std::fabs(p.folds.sample_clamped(src)) / p.fold_width));
@@ -400,9 +401,9 @@ SyntheticCase generate_synthetic_case(const SyntheticOptions& o, int index) {
         // Enhancing vessels: in the CSF of voxels that also hold cortex (sulci, the surface).
         const double vessel = f.gm > 0.02 ? ramp(0.5 + 2 * (p.vessels.sample_clamped(b) - p.vessel_threshold)) * std::min(1.0, 10 * f.gm) : 0.0;
         const double tumour_tex = 1 + p.heterogeneity * tex;
+        const double water = std::max(edema, periventricular);
         for (int m = 0; m < 4; ++m) {
           const double csf = table.healthy(m, synth::kCsf, 0) * (1 - vessel) + table.tumour(m, synth::kVessel) * vessel;
-          const double water = std::max(edema, periventricular);
           double healthy = f.csf * csf + f.gm * table.healthy(m, synth::kGreyMatter, water) +
                            f.wm * table.healthy(m, synth::kWhiteMatter, water);
           double v = healthy * tissue_tex;

@@ -201,7 +201,9 @@ CrossValidationResult train_other_rank(const CrossValidationOptions& o, ProcessG
 
 }  // namespace
 
-CrossValidationResult run_cross_validation(const CrossValidationOptions& o) {
+CrossValidationResult run_cross_validation(const CrossValidationOptions& options) {
+  CrossValidationOptions o = options;
+  o.train.precision = resolve_precision(o.train.precision, o.train.device);  // "auto", recorded as chosen
   check(!o.data_dir.empty(), "train: --data is required");
   check(!o.out_dir.empty(), "train: --out is required");
   check(o.folds >= 2, "train: --folds must be >= 2, got " + std::to_string(o.folds));

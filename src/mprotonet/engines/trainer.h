@@ -64,7 +64,8 @@ struct TrainOptions {
   uint64_t seed = 0;
   /// "cpu", "cuda" or "cuda:N". Default "cpu".
   std::string device = "cpu";
-  /// "fp32" or "bf16" (autocast). Default "fp32".
+  /// "fp32", "bf16" or "fp16" (autocast; fp16 on CUDA), or "auto" (precision.h: bf16 where the
+  /// device computes it natively), which run_cross_validation resolves first. Default "fp32".
   std::string precision = "fp32";
   /// Background threads preparing (augmenting) batches. Default 1.
   int loader_workers = 1;
