@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "mprotonet/core/error.h"
 #include "mprotonet/engines/precision.h"
 
 namespace mprotonet {
@@ -29,6 +30,14 @@ TEST(Precision, AutoResolvesByDeviceAndOtherNamesPassThrough) {
   EXPECT_EQ(resolve_precision("auto", "cuda"), "bf16");
   EXPECT_EQ(resolve_precision("auto", "cuda:1"), "bf16");
   for (const char* name : {"fp32", "bf16", "fp16", "nonsense"}) EXPECT_EQ(resolve_precision(name, "cpu"), name);
+  // A misspelt name is refused with the list of valid ones, auto among them.
+  try {
+    parse_precision("atuo");
+    ADD_FAILURE() << "a misspelt precision was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("'atuo'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("auto"), std::string::npos) << e.what();
+  }
 
   // This machine: an independent reading of /proc/cpuinfo (a regular expression over the whole
   // file) says which answer "auto" must give on the CPU.

@@ -18,7 +18,7 @@ Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
   if (name == "fp16") return Precision::kFp16;
-  throw Error("unknown precision '" + name + "'; valid: fp32, bf16, fp16");
+  throw Error("unknown precision '" + name + "'; valid: fp32, bf16, fp16 (train and demo also take auto)");
 }
 
 std::string precision_name(Precision p) {
