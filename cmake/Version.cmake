@@ -13,7 +13,7 @@ add_custom_target(mprotonet_version
   BYPRODUCTS ${MPROTONET_VERSION_HEADER}
   COMMENT "Recording the git commit of the sources"
   VERBATIM)
-add_dependencies(mprotonet_core mprotonet_version)
+add_dependencies(mprotonet_core_stage mprotonet_version)
 set(MPROTONET_VERSION_SOURCE ${PROJECT_SOURCE_DIR}/src/mprotonet/core/version.cpp)
 set_source_files_properties(${MPROTONET_VERSION_SOURCE} PROPERTIES
                             SKIP_UNITY_BUILD_INCLUSION ON SKIP_PRECOMPILE_HEADERS ON)

@@ -19,10 +19,10 @@
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
+#include "mprotonet/data/preprocess_case.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/io/state_dict.h"
 #include "mprotonet/io/volume_tensor.h"
-#include "mprotonet/transforms/preprocess.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
 

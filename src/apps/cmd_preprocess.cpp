@@ -12,8 +12,8 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
+#include "mprotonet/data/preprocess_case.h"
 #include "mprotonet/io/nifti.h"
-#include "mprotonet/transforms/preprocess.h"
 
 namespace fs = std::filesystem;
 

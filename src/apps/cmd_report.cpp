@@ -6,7 +6,7 @@
 
 #include "apps/commands.h"
 #include "apps/option_bounds.h"
-#include "mprotonet/report/html.h"
+#include "mprotonet/engines/report_builder.h"
 
 namespace {
 

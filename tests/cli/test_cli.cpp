@@ -12,11 +12,11 @@
 
 #include "common/test_util.h"
 #include "mprotonet/core/fs.h"
+#include "mprotonet/data/preprocess_case.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
 #include "mprotonet/nets/models.h"
-#include "mprotonet/transforms/preprocess.h"
 
 namespace fs = std::filesystem;
 

@@ -22,6 +22,7 @@
 #include "mprotonet/metrics/localization.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/nets/model_file.h"
+#include "mprotonet/report/evaluation_report.h"
 
 using namespace mprotonet;
 using nlohmann::json;

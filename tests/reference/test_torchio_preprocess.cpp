@@ -12,8 +12,8 @@
 
 #include "common/test_util.h"
 #include "mprotonet/core/error.h"
+#include "mprotonet/data/preprocess_case.h"
 #include "mprotonet/io/nifti.h"
-#include "mprotonet/transforms/preprocess.h"
 
 namespace fs = std::filesystem;
 

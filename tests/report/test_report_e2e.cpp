@@ -21,6 +21,7 @@
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/engines/explain.h"
 #include "mprotonet/engines/push.h"
+#include "mprotonet/engines/report_builder.h"
 #include "mprotonet/nets/model_file.h"
 #include "mprotonet/report/html.h"
 #include "report/report_test_util.h"

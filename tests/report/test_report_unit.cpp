@@ -12,6 +12,7 @@
 #include "mprotonet/core/error.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/engines/push.h"
+#include "mprotonet/engines/report_builder.h"
 #include "mprotonet/report/html.h"
 #include "mprotonet/report/prototype_view.h"
 #include "report/report_test_util.h"

@@ -23,7 +23,7 @@
 #include <torch/types.h>
 
 #include "mprotonet/data/brats.h"
-#include "mprotonet/transforms/preprocess.h"
+#include "mprotonet/data/preprocess_case.h"
 
 namespace mprotonet {
 

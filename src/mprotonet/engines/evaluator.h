@@ -8,7 +8,8 @@
 // against the whole tumour and the incremental deletion / addition curves with IDS / IAS; then
 // mean ± std over folds, a paired comparison of the MProtoNet map with GradCAM across folds
 // (Wilcoxon and t-test, with a note on their low power for 5 folds), RUN_DIR/evaluation.json,
-// RUN_DIR/evaluation.md and the mean deletion / addition curves as PNG plots.
+// RUN_DIR/evaluation.md and the mean deletion / addition curves as PNG plots (written by
+// report/evaluation_report.h).
 #pragma once
 
 #include <filesystem>
@@ -23,7 +24,6 @@
 #include "mprotonet/core/progress.h"
 #include "mprotonet/engines/precision.h"
 #include "mprotonet/metrics/faithfulness.h"
-#include "mprotonet/report/png.h"
 #include "mprotonet/transforms/preprocess.h"
 
 namespace mprotonet {
@@ -71,15 +71,5 @@ struct EvaluationOptions {
 /// Runs the evaluation and writes evaluation.json, evaluation.md, deletion_curves.png and
 /// addition_curves.png into the run folder. Returns the evaluation.json content.
 nlohmann::json evaluate_run(const EvaluationOptions& options);
-
-/// Markdown report of an evaluation.json (tables of mean ± std over folds).
-std::string evaluation_markdown(const nlohmann::json& evaluation);
-
-/// A plain line plot: white background, axes, grid at quarters; x spans the points, y [0, 1].
-RgbImage plot_curves(const std::vector<std::vector<double>>& curves, const std::vector<Rgb>& colours,
-                     int width = 480, int height = 320);
-
-/// Colour of a method in the plots (listed in evaluation.md).
-Rgb method_colour(attribution::MapMethod method);
 
 }  // namespace mprotonet

@@ -24,9 +24,9 @@
 #include "mprotonet/engines/distributed.h"
 #include "mprotonet/engines/evaluator.h"
 #include "mprotonet/engines/precision.h"
+#include "mprotonet/engines/report_builder.h"
 #include "mprotonet/engines/run_folder.h"
 #include "mprotonet/nets/model_config.h"
-#include "mprotonet/report/html.h"
 
 namespace mprotonet {
 

@@ -21,6 +21,7 @@
 #include "mprotonet/metrics/significance.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/report/comparison_section.h"
+#include "mprotonet/report/evaluation_report.h"
 #include "mprotonet/report/html_detail.h"
 #include "mprotonet/report/viewer.h"
 
@@ -505,72 +506,6 @@ std::string report_html(const std::vector<ReportRun>& runs, const std::vector<Ga
   if (viewers) o << viewer_scripts(std::string(kReportFiles) + "/niivue.umd.js");
   o << "</body></html>\n";
   return o.str();
-}
-
-fs::path write_report(const ReportOptions& options) {
-  using namespace html_detail;
-  const auto log = options.log ? options.log : ProgressLog([](const std::string& l) { std::cout << l << std::endl; });
-  return with_context("while writing the report in " + options.dir.string(), [&] {
-    const auto runs = load_report_runs(options.dir);
-    const fs::path files_dir = options.dir / kReportFiles;
-    const std::string rel = kReportFiles;
-    std::error_code ec;
-    fs::remove_all(files_dir, ec);
-    fs::create_directories(files_dir);
-
-    // Extra rows: given now (and saved), else those saved by an earlier call.
-    auto extra = options.extra_settings;
-    const fs::path saved = options.dir / "report_settings.json";
-    if (!extra.empty()) {
-      json j = json::array();
-      for (const auto& [k, v] : extra) j.push_back({k, v});
-      write_text_atomically(saved, json{{"extra_settings", j}}.dump(2) + "\n");
-    } else if (fs::exists(saved)) {
-      const json j = json::parse(read_text_file(saved), nullptr, false);
-      if (j.is_object() && j.contains("extra_settings") && j["extra_settings"].is_array())
-        for (const auto& e : j["extra_settings"])
-          if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string())
-            extra.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
-    }
-
-    log("report: " + std::to_string(runs.size()) + " run(s): prototype gallery");
-    const auto gallery = make_gallery(runs, options.gallery_fold, files_dir, rel);
-    std::vector<std::string> notes;
-    std::vector<CaseView> cases;
-    CaseOptions co;
-    co.cases = options.cases;
-    co.top_prototypes = options.top_prototypes;
-    co.data_dir = options.data_dir;
-    co.cache_dir = options.cache_dir;
-    co.report_dir = options.dir;
-    co.log = log;
-    try {
-      cases = make_cases(runs, co, files_dir, rel, notes);
-    } catch (const std::exception& e) {
-      notes.push_back(std::string("test cases not shown: ") + e.what());
-    }
-    if (std::any_of(cases.begin(), cases.end(), [](const CaseView& c) { return !c.viewer.modalities.empty(); })) {
-      try {
-        copy_viewer_bundle(files_dir);
-      } catch (const std::exception& e) {
-        for (auto& c : cases) {
-          c.viewer = CaseViewer{};
-          c.viewer.note = std::string("The interactive viewer is not included: ") + e.what();
-        }
-      }
-    }
-    const fs::path out = options.dir / "report.html";
-    std::string page;
-    try {
-      const json comparison = read_optional_json(options.dir / "comparison.json");
-      page = report_html(runs, gallery, cases, extra, notes, options.title, comparison);
-    } catch (const json::exception& e) {
-      throw Error(std::string("a run.json / results.json / evaluation.json has an unexpected structure (") + e.what() +
-                  "); expected files written by `mprotonet train` and `mprotonet evaluate`");
-    }
-    write_text_atomically(out, page);
-    return fs::absolute(out).lexically_normal();
-  });
 }
 
 }  // namespace mprotonet

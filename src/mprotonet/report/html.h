@@ -18,43 +18,12 @@
 #include <utility>
 #include <vector>
 
-#include "mprotonet/report/report_figures.h"
+#include "mprotonet/report/report_model.h"
 
 namespace mprotonet {
 
 /// The folder beside report.html holding its pictures and the viewer's NiiVue bundle.
 inline constexpr const char* kReportFiles = "report_files";
-
-struct ReportOptions {
-  /// A run folder (run.json, results.json, evaluation.json, fold_K/) or a folder holding run
-  /// folders under runs/<name>/ (what `mprotonet demo` writes). The report goes here. Required.
-  std::filesystem::path dir;
-  /// Dataset folder for the test cases; empty = run.json's data_dir, else DIR/data. Default empty.
-  std::filesystem::path data_dir;
-  /// Preprocessing cache root; empty = the root of the cache recorded in run.json. Default empty.
-  std::filesystem::path cache_dir;
-  /// Test cases explained at report time (correct and misclassified, both classes where
-  /// available); 0 = none. Default 4.
-  int cases = 4;
-  /// Top prototypes listed per test case. Default 3.
-  int top_prototypes = 3;
-  /// Fold whose model's prototypes fill the gallery (each fold has its own). Default 0.
-  int gallery_fold = 0;
-  /// Extra rows for the job summary (e.g. {"whole job wall time", "7 min 40 s"}). Saved to
-  /// DIR/report_settings.json, which a later regeneration without extra rows reads back.
-  /// Default none.
-  std::vector<std::pair<std::string, std::string>> extra_settings;
-  /// Page title. Default "MProtoNet results".
-  std::string title = "MProtoNet results";
-  /// Progress lines; default prints to stdout.
-  ProgressLog log;
-};
-
-/// Writes DIR/report.html and its pictures in DIR/report_files/ (replaced as a whole) and
-/// returns the absolute path of report.html. Errors: no run folder under DIR, unreadable JSON.
-/// Parts that cannot be shown (no evaluation yet, dataset gone, model file without pictures)
-/// are left out with a note on the page.
-std::filesystem::path write_report(const ReportOptions& options);
 
 /// The page itself from loaded runs and precomputed figures (exposed for tests).
 std::string report_html(const std::vector<ReportRun>& runs, const std::vector<GallerySection>& gallery,

@@ -6,7 +6,7 @@
 // png.h (radiological axial view: anterior up, patient left on the image right).
 #pragma once
 
-#include "mprotonet/engines/push.h"
+#include "mprotonet/nets/push_record.h"
 #include "mprotonet/report/png.h"
 
 namespace mprotonet {

@@ -19,7 +19,6 @@
 #include <optional>
 #include <string>
 
-#include "mprotonet/data/brats.h"
 #include "mprotonet/io/volume.h"
 
 namespace mprotonet {
@@ -96,16 +95,6 @@ Affine output_affine(const Volume& canonical, const PreprocessOptions& options);
 
 /// Z-scores in place (mean 0, unbiased std 1). Throws Error when the volume is constant.
 void zscore(Volume& v);
-
-struct PreprocessedCase {
-  std::string id;
-  std::array<Volume, kNumModalities> images;  ///< float, z-scored, on the output grid
-  std::optional<Volume> seg;                  ///< labels {0,1,2,4} on the same grid
-};
-
-/// Reads and preprocesses one case. Errors name the file and the problem (segmentation labels
-/// outside {0, 1, 2, 4}, constant modality, unreadable file, ...).
-PreprocessedCase preprocess_case(const CaseFiles& files, const PreprocessOptions& options);
 
 /// Preprocesses one already-loaded volume (steps 1-4; no z-score for kNearest).
 Volume preprocess_volume(const Volume& in, const PreprocessOptions& options, Interpolation interp);

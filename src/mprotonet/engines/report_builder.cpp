@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
-// Run folders, prototype gallery and explained test cases of the HTML report (see report_figures.h).
-#include "mprotonet/report/report_figures.h"
+// Run folders, prototype gallery, explained test cases and the report file (see report_builder.h).
+#include "mprotonet/engines/report_builder.h"
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <set>
@@ -14,30 +15,20 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
-#include "mprotonet/engines/push.h"
 #include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/engines/run_folder.h"
 #include "mprotonet/io/volume_tensor.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
-#include "mprotonet/report/html.h"
+#include "mprotonet/nets/push_record.h"
+#include "mprotonet/report/png.h"
 #include "mprotonet/report/prototype_view.h"
+#include "mprotonet/report/viewer.h"
 
 namespace mprotonet {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-json read_json_file(const fs::path& path) {
-  const std::string text = read_text_file(path);
-  try {
-    return json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(path.string() + ": not valid JSON (" + e.what() + ")");
-  }
-}
-
-json read_optional_json(const fs::path& path) { return fs::exists(path) ? read_json_file(path) : json(nullptr); }
 
 namespace {
 
@@ -47,32 +38,6 @@ int zoom_for(int64_t width, int min_width) {
 }
 
 }  // namespace
-
-// ------------------------------------------------------------------------------ runs
-std::string ReportRun::model_name() const { return run.value("model_name", label); }
-
-int ReportRun::p_mode() const {
-  const std::string n = model_name();
-  const std::string prefix = "MProtoNet3D_pm";
-  if (n.rfind(prefix, 0) == 0 && n.size() == prefix.size() + 1 && n.back() >= '0' && n.back() <= '5') return n.back() - '0';
-  return -1;
-}
-
-int ReportRun::folds() const {
-  const auto p = json::json_pointer("/folds/n");
-  return run.contains(p) && run.at(p).is_number_integer() ? run.at(p).get<int>() : 0;
-}
-
-int ReportRun::fold_of(const std::string& subject_id) const {
-  const auto p = json::json_pointer("/folds/test_ids");
-  if (!run.contains(p) || !run.at(p).is_array()) return -1;
-  const auto& t = run.at(p);
-  for (size_t k = 0; k < t.size(); ++k)
-    if (t[k].is_array())
-      for (const auto& id : t[k])
-        if (id.is_string() && id.get<std::string>() == subject_id) return static_cast<int>(k);
-  return -1;
-}
 
 std::vector<ReportRun> load_report_runs(const fs::path& dir) {
   return with_context("while reading the run folders in " + dir.string(), [&] {
@@ -495,6 +460,71 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
     views.push_back(std::move(view));
   }
   return views;
+}
+
+fs::path write_report(const ReportOptions& options) {
+  const auto log = options.log ? options.log : ProgressLog([](const std::string& l) { std::cout << l << std::endl; });
+  return with_context("while writing the report in " + options.dir.string(), [&] {
+    const auto runs = load_report_runs(options.dir);
+    const fs::path files_dir = options.dir / kReportFiles;
+    const std::string rel = kReportFiles;
+    std::error_code ec;
+    fs::remove_all(files_dir, ec);
+    fs::create_directories(files_dir);
+
+    // Extra rows: given now (and saved), else those saved by an earlier call.
+    auto extra = options.extra_settings;
+    const fs::path saved = options.dir / "report_settings.json";
+    if (!extra.empty()) {
+      json j = json::array();
+      for (const auto& [k, v] : extra) j.push_back({k, v});
+      write_text_atomically(saved, json{{"extra_settings", j}}.dump(2) + "\n");
+    } else if (fs::exists(saved)) {
+      const json j = json::parse(read_text_file(saved), nullptr, false);
+      if (j.is_object() && j.contains("extra_settings") && j["extra_settings"].is_array())
+        for (const auto& e : j["extra_settings"])
+          if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string())
+            extra.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());
+    }
+
+    log("report: " + std::to_string(runs.size()) + " run(s): prototype gallery");
+    const auto gallery = make_gallery(runs, options.gallery_fold, files_dir, rel);
+    std::vector<std::string> notes;
+    std::vector<CaseView> cases;
+    CaseOptions co;
+    co.cases = options.cases;
+    co.top_prototypes = options.top_prototypes;
+    co.data_dir = options.data_dir;
+    co.cache_dir = options.cache_dir;
+    co.report_dir = options.dir;
+    co.log = log;
+    try {
+      cases = make_cases(runs, co, files_dir, rel, notes);
+    } catch (const std::exception& e) {
+      notes.push_back(std::string("test cases not shown: ") + e.what());
+    }
+    if (std::any_of(cases.begin(), cases.end(), [](const CaseView& c) { return !c.viewer.modalities.empty(); })) {
+      try {
+        copy_viewer_bundle(files_dir);
+      } catch (const std::exception& e) {
+        for (auto& c : cases) {
+          c.viewer = CaseViewer{};
+          c.viewer.note = std::string("The interactive viewer is not included: ") + e.what();
+        }
+      }
+    }
+    const fs::path out = options.dir / "report.html";
+    std::string page;
+    try {
+      const json comparison = read_optional_json(options.dir / "comparison.json");
+      page = report_html(runs, gallery, cases, extra, notes, options.title, comparison);
+    } catch (const json::exception& e) {
+      throw Error(std::string("a run.json / results.json / evaluation.json has an unexpected structure (") + e.what() +
+                  "); expected files written by `mprotonet train` and `mprotonet evaluate`");
+    }
+    write_text_atomically(out, page);
+    return fs::absolute(out).lexically_normal();
+  });
 }
 
 }  // namespace mprotonet
