@@ -20,6 +20,7 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/preprocess_case.h"
+#include "mprotonet/engines/explain.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/io/state_dict.h"
 #include "mprotonet/io/volume_tensor.h"
@@ -65,33 +66,6 @@ PredictInput tensor_input(const std::string& path) {
   return in;
 }
 
-/// Spacing that makes the 192 x 192 x 144 mm field of view match the model's input size.
-double spacing_for_model(const mprotonet::nets::ModelConfig& config, double requested) {
-  using namespace mprotonet;
-  if (requested > 0) return requested;
-  const PreprocessOptions defaults;
-  const double s = defaults.fov_mm[0] / static_cast<double>(config.in_size[1]);
-  for (int a = 0; a < 3; ++a) {
-    const double sa = defaults.fov_mm[static_cast<size_t>(a)] / static_cast<double>(config.in_size[static_cast<size_t>(a) + 1]);
-    check(std::fabs(sa - s) < 1e-6, "the model's in_size " + std::to_string(config.in_size[1]) + "x" + std::to_string(config.in_size[2]) +
-                                        "x" + std::to_string(config.in_size[3]) +
-                                        " is not the 192x192x144 mm field of view at one isotropic spacing; give --spacing");
-  }
-  return s;
-}
-
-/// Error unless the input's spatial size is the model's in_size: a model is only meaningful on the
-/// input size it was trained on (and a larger one costs memory without bound).
-void check_input_size(const std::array<int64_t, 3>& shape, const mprotonet::nets::ModelConfig& config,
-                      const std::string& input, const std::string& hint) {
-  const std::array<int64_t, 3> expected{config.in_size[1], config.in_size[2], config.in_size[3]};
-  auto str = [](const std::array<int64_t, 3>& a) {
-    return std::to_string(a[0]) + "x" + std::to_string(a[1]) + "x" + std::to_string(a[2]);
-  };
-  mprotonet::check(shape == expected, "input " + input + " is " + str(shape) + " voxels; the model was trained on " +
-                                          str(expected) + hint);
-}
-
 /// A case folder: preprocessed like the training data; maps are written as NIfTI both on the
 /// preprocessed grid and resampled onto the case's own T1 grid (same affine, so they overlay in
 /// any viewer). Multi-channel maps are averaged over the four modality channels.
@@ -99,22 +73,11 @@ PredictInput case_input(const std::string& dir, double spacing, mprotonet::Prepr
                         const mprotonet::nets::ModelConfig& config) {
   using namespace mprotonet;
   PredictInput in;
-  const CaseFiles files = find_case_files(dir);
-  PreprocessOptions options;
-  options.spacing_mm = spacing;
-  options.grid = grid_kind;
-  // Before preprocessing: --spacing 0.5 with a 4 mm model would build a 384x384x288 input.
-  std::ostringstream given;
-  given << spacing;
-  check_input_size(options.output_shape(), config, dir + " preprocessed at " + given.str() + " mm",
-                   "; leave out --spacing (it follows from the model) or give the model's spacing");
-  CaseFiles images_only = files;
-  images_only.seg.reset();
-  const PreprocessedCase c = preprocess_case(images_only, options);
+  const CaseInput prepared = prepare_case(dir, config, spacing, grid_kind, false);
+  const PreprocessedCase& c = prepared.preprocessed;
+  const CaseFiles& files = prepared.files;
   const auto shape = c.images[0].shape;
-  in.tensor = torch::empty({1, kNumModalities, shape[0], shape[1], shape[2]});
-  for (int m = 0; m < kNumModalities; ++m)
-    in.tensor[0][m].copy_(volume_to_tensor(c.images[static_cast<size_t>(m)]));
+  in.tensor = prepared.x;
   const Affine grid = c.images[0].affine;
   const NiftiHeader t1 = read_nifti_header(files.images[0]);
   in.write_map = [grid, shape, t1](const std::filesystem::path& out, const std::string& method, const torch::Tensor& map) {

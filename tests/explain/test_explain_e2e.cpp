@@ -22,6 +22,7 @@
 #include "mprotonet/metrics/localization.h"
 #include "mprotonet/nets/model_config.h"
 #include "mprotonet/nets/model_file.h"
+#include "mprotonet/nets/push_record.h"
 #include "mprotonet/report/evaluation_report.h"
 
 using namespace mprotonet;
@@ -140,12 +141,16 @@ TEST(Localization, CliPtAndNifti) {
 TEST(Explain, PrototypeModelWritesEverything) {
   test::TempDir tmp;
   auto model = nets::build_model(tiny_config("MProtoNet3D_pm5"), 3);
-  json record{{"epoch", 10},
-              {"prototypes", json::array({{{"prototype", 0}, {"subject_id", "BraTS20_Training_001"}},
-                                          {{"prototype", 1}, {"subject_id", "BraTS20_Training_002"}},
-                                          {{"prototype", 2}, {"subject_id", "BraTS20_Training_003"}},
-                                          {{"prototype", 3}, {"subject_id", "BraTS20_Training_004"}}})}};
-  nets::save_model_file(tmp / "model.mpn", *model, record.dump());
+  PushRecord record{10, 5, {}};
+  for (int64_t p = 0; p < 4; ++p) {
+    PushedPrototype q;
+    q.prototype = p;
+    q.cls = static_cast<int>(p % 2);
+    q.subject_id = "BraTS20_Training_00" + std::to_string(p + 1);
+    q.subject_index = p;
+    record.prototypes.push_back(q);
+  }
+  nets::save_model_file(tmp / "model.mpn", *model, to_json(record).dump());
   const auto case_dir = cohort_dir() / subject_ids()[0];
   auto r = test::run_command(test::shell_quote(test::cli_path().string()) + " explain --model " +
                              (tmp / "model.mpn").string() + " --case " + case_dir.string() + " --out " +
@@ -178,7 +183,10 @@ TEST(Explain, PrototypeModelWritesEverything) {
   auto protos = read_json(tmp / "out" / "prototypes.json");
   ASSERT_EQ(protos["top"].size(), 3u);
   EXPECT_GE(protos["top"][0]["similarity"].get<double>(), protos["top"][1]["similarity"].get<double>());
-  EXPECT_TRUE(protos["top"][0].contains("source"));
+  ASSERT_TRUE(protos["top"][0].contains("source"));
+  const int64_t top0 = protos["top"][0]["prototype"].get<int64_t>();
+  EXPECT_EQ(protos["top"][0]["source"]["subject_id"], "BraTS20_Training_00" + std::to_string(top0 + 1));
+  EXPECT_FALSE(protos.contains("push_record_error"));
   // index.html: the interactive viewer of the case on its own grid, with every method's map and
   // the bundle beside it (issue 21); in headless Chromium it draws and switches overlays.
   EXPECT_EQ(read_json(tmp / "out" / "explanation.json")["viewer"], "index.html");
@@ -205,7 +213,18 @@ TEST(Explain, PrototypeModelWritesEverything) {
                         (tmp / "model.mpn").string() + " --case " + case_dir.string() + " --out " +
                         (tmp / "out2").string() + " --spacing 6");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("expects 16x16x12"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("is 32x32x24 voxels; the model was trained on 16x16x12"), std::string::npos) << r.output;
+  // A push record that cannot be read is said, not ignored: the prototypes are listed without
+  // sources, with the reason.
+  nets::save_model_file(tmp / "bad_record.mpn", *model, json{{"epoch", 10}, {"prototypes", json::array({{{"prototype", 0}}})}}.dump());
+  r = test::run_command(test::shell_quote(test::cli_path().string()) + " explain --model " +
+                        (tmp / "bad_record.mpn").string() + " --case " + case_dir.string() + " --out " +
+                        (tmp / "out3").string() + " --methods gradcam --top 2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("push record cannot be read"), std::string::npos) << r.output;
+  const auto bad = read_json(tmp / "out3" / "prototypes.json");
+  EXPECT_NE(bad.value("push_record_error", "").find("p_mode"), std::string::npos) << bad.dump();
+  EXPECT_FALSE(bad["top"][0].contains("source"));
 }
 
 TEST(Evaluate, TinyRunEndToEnd) {

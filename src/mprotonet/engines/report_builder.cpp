@@ -15,6 +15,7 @@
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/brats.h"
 #include "mprotonet/data/cohort.h"
+#include "mprotonet/engines/explain.h"
 #include "mprotonet/engines/run_consistency.h"
 #include "mprotonet/engines/run_folder.h"
 #include "mprotonet/io/volume_tensor.h"
@@ -282,22 +283,19 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
 
   std::map<std::pair<size_t, int>, nets::LoadedModel> models;
   std::map<std::pair<size_t, int>, std::optional<PushRecord>> records;
+  std::map<std::pair<size_t, int>, std::string> record_errors;  // unreadable push records
   std::map<std::tuple<size_t, int, int64_t>, std::string> proto_images;
   auto model_for = [&](size_t r, int fold) -> nets::LoadedModel& {
     auto key = std::make_pair(r, fold);
     auto it = models.find(key);
     if (it == models.end()) {
       it = models.emplace(key, nets::load_model_file(RunFolder(runs[r].dir).fold_model(fold))).first;
-      std::optional<PushRecord> rec;
-      const json j = json::parse(it->second.push_record, nullptr, false);
-      if (j.is_object()) {
-        try {
-          rec = push_record_from_json(j);
-        } catch (const std::exception&) {
-          rec.reset();
-        }
+      try {
+        records[key] = read_push_record(it->second.push_record);
+      } catch (const std::exception& e) {
+        records[key] = std::nullopt;
+        record_errors[key] = e.what();
       }
-      records[key] = rec;
     }
     return it->second;
   };
@@ -366,28 +364,32 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
         auto& model = *loaded.model;
         model.eval();
         auto x = cohort.images({ci});
-        const auto pred = nets::predict(model, x);
-        cm.predicted = static_cast<int>(pred.predicted[0].item<int64_t>());
-        cm.p_hgg = pred.probabilities[0][1].item<double>();
-        cm.has_prediction = true;
-        std::vector<std::string> methods;
+        std::vector<std::string> names;
         if (run.evaluation.is_object() && run.evaluation.contains("methods") && run.evaluation["methods"].is_array()) {
           for (const auto& m : run.evaluation["methods"])
-            if (m.is_string()) methods.push_back(m.get<std::string>());
+            if (m.is_string()) names.push_back(m.get<std::string>());
         } else {
-          if (run.prototype_model()) methods.push_back("mprotonet");
-          methods.push_back("gradcam");
+          if (run.prototype_model()) names.push_back("mprotonet");
+          names.push_back("gradcam");
         }
         std::vector<std::string> skipped;
-        for (const auto& name : methods) {
-          if (std::find(o.skip_methods.begin(), o.skip_methods.end(), name) != o.skip_methods.end()) {
+        std::vector<attribution::MapMethod> methods;
+        for (const auto& name : names) {
+          if (std::find(o.skip_methods.begin(), o.skip_methods.end(), name) != o.skip_methods.end())
             skipped.push_back(name);
-            continue;
-          }
-          const auto method = attribution::parse_map_method(name);
-          if (!attribution::method_applies(model, method)) continue;
-          auto target = torch::tensor({static_cast<int64_t>(cm.predicted)}, torch::kLong);
-          auto map = attribution::compute_map(model, method, x, target)[0].abs();  // [4, X, Y, Z]
+          else
+            methods.push_back(attribution::parse_map_method(name));
+        }
+        const auto& rec = records[{r, cm.fold}];
+        if (auto err = record_errors.find({r, cm.fold}); err != record_errors.end())
+          cm.note = "the model's push record cannot be read (" + err->second + "); prototypes shown without their sources";
+        const CaseExplanation e = explain_input(model, x, methods, o.top_prototypes, rec ? &*rec : nullptr);
+        cm.predicted = static_cast<int>(e.predicted);
+        cm.p_hgg = e.p_hgg;
+        cm.has_prediction = true;
+        for (const auto& [method, signed_map] : e.maps) {
+          const auto name = attribution::map_method_name(method);
+          const auto map = signed_map.abs();  // [4, X, Y, Z]
           const double peak = map.max().item<double>();
           {  // the viewer: one volume, or one per modality when the channels differ
             ViewerMap vm{run.label + " · " + method_label(name), {}};
@@ -412,44 +414,37 @@ std::vector<CaseView> make_cases(const std::vector<ReportRun>& runs, const CaseO
         if (!skipped.empty()) {
           std::string s;
           for (const auto& n : skipped) s += (s.empty() ? "" : ", ") + n;
-          cm.note = s + " not computed for the report (too slow on a CPU); see evaluation.json";
+          cm.note += (cm.note.empty() ? "" : "; ") + s + " not computed for the report (too slow on a CPU); see evaluation.json";
         }
-        if (auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model)) {
-          torch::NoGradGuard ng;
-          auto out = proto->forward_all(x);
-          auto sim = proto->distance_to_similarity(out.min_distances)[0].to(torch::kCPU, torch::kDouble);
-          const int64_t k = std::min<int64_t>(o.top_prototypes, sim.size(0));
-          auto top = std::get<1>(sim.topk(k));
-          const auto& rec = records[{r, cm.fold}];
-          for (int64_t i = 0; i < k; ++i) {
-            const int64_t p = top[i].item<int64_t>();
-            CasePrototype cp;
-            cp.prototype = p;
-            cp.similarity = sim[p].item<double>();
-            cp.cls = static_cast<int>(proto->prototype_class_identity[p].argmax().item<int64_t>());
-            if (rec && p < static_cast<int64_t>(rec->prototypes.size())) {
-              const auto& src = rec->prototypes[static_cast<size_t>(p)];
-              cp.source = src.subject_id;
-              try {
-                cp.viewer_source = add_source(view.viewer, run, *proto, p, src);
-              } catch (const std::exception& e) {
-                cm.note += (cm.note.empty() ? "" : "; ") + std::string("prototype #") + std::to_string(p) +
-                           "'s source case is not in the 3D view: " + e.what();
-              }
-              if (src.picture) {
-                auto key = std::make_tuple(r, cm.fold, p);
-                auto it = proto_images.find(key);
-                if (it == proto_images.end()) {
-                  const std::string f = "proto_" + std::to_string(r) + "_f" + std::to_string(cm.fold) + "_p" +
-                                        std::to_string(p) + ".png";
-                  if (!fs::exists(files_dir / f)) write_png(files_dir / f, render_prototype(src));
-                  it = proto_images.emplace(key, rel + "/" + f).first;
-                }
-                cp.image = it->second;
-              }
+        auto* proto = dynamic_cast<nets::MProtoNet3DImpl*>(&model);
+        for (const auto& ranked : e.top) {
+          const int64_t p = ranked.prototype;
+          CasePrototype cp;
+          cp.prototype = p;
+          cp.similarity = ranked.similarity;
+          cp.cls = ranked.cls;
+          if (ranked.source && proto != nullptr) {
+            const auto& src = *ranked.source;
+            cp.source = src.subject_id;
+            try {
+              cp.viewer_source = add_source(view.viewer, run, *proto, p, src);
+            } catch (const std::exception& ex) {
+              cm.note += (cm.note.empty() ? "" : "; ") + std::string("prototype #") + std::to_string(p) +
+                         "'s source case is not in the 3D view: " + ex.what();
             }
-            cm.top.push_back(cp);
+            if (src.picture) {
+              auto key = std::make_tuple(r, cm.fold, p);
+              auto it = proto_images.find(key);
+              if (it == proto_images.end()) {
+                const std::string f = "proto_" + std::to_string(r) + "_f" + std::to_string(cm.fold) + "_p" +
+                                      std::to_string(p) + ".png";
+                if (!fs::exists(files_dir / f)) write_png(files_dir / f, render_prototype(src));
+                it = proto_images.emplace(key, rel + "/" + f).first;
+              }
+              cp.image = it->second;
+            }
           }
+          cm.top.push_back(cp);
         }
       } catch (const std::exception& e) {
         cm.note = e.what();

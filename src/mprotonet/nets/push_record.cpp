@@ -86,4 +86,12 @@ PushRecord push_record_from_json(const nlohmann::json& j) {
   });
 }
 
+std::optional<PushRecord> read_push_record(const std::string& json_text) {
+  if (json_text.empty()) return std::nullopt;
+  const auto j = nlohmann::json::parse(json_text, nullptr, false);
+  check(!j.is_discarded(), "the push record is not valid JSON");
+  if (j.is_null()) return std::nullopt;
+  return push_record_from_json(j);
+}
+
 }  // namespace mprotonet

@@ -67,4 +67,9 @@ struct PushRecord {
 nlohmann::json to_json(const PushRecord& r);
 PushRecord push_record_from_json(const nlohmann::json& j);
 
+/// The push record of a model file (nets::LoadedModel::push_record, JSON text): nullopt when the
+/// model was never pushed ("null" or empty); Error naming the problem when the text is not a
+/// readable push record (hand-made or damaged).
+std::optional<PushRecord> read_push_record(const std::string& json_text);
+
 }  // namespace mprotonet
