@@ -11,6 +11,7 @@
 #include "apps/option_bounds.h"
 #include "mprotonet/core/error.h"
 #include "mprotonet/engines/evaluator.h"
+#include "mprotonet/engines/precision.h"
 
 namespace {
 
@@ -18,46 +19,54 @@ using namespace mprotonet;
 using cli::integer_in;
 using cli::number_in;
 
+// The fields the CLI parses itself; everything else is bound to EvaluationOptions, whose defaults
+// the help shows.
 struct EvaluateCliOptions {
-  std::string run, data, cache;
-  std::string methods = "mprotonet,gradcam,guided-gradcam,deconvolution,occlusion";
-  std::string folds;
-  int64_t batch = 4;
-  int64_t occlusion_batch = 8;
+  EvaluationOptions e;
+  std::string methods, folds;
   bool no_missing = false, no_faithfulness = false;
-  int threads = 0;
-  int64_t faithfulness_subjects = 0;
-  std::string device = "cpu", precision = "fp32";
+  std::string device, precision;
 };
+
+std::string method_list(const std::vector<attribution::MapMethod>& methods) {
+  std::string s;
+  for (const auto m : methods) s += (s.empty() ? "" : ",") + attribution::map_method_name(m);
+  return s;
+}
 
 cli::CommandRegistration register_evaluate(
     "evaluate", "evaluate a training run: classification, missing modalities, AP/DSC, IDS/IAS, significance",
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<EvaluateCliOptions>();
-      sub.add_option("--run", o->run, "run folder written by `mprotonet train`")->required();
-      sub.add_option("--data", o->data, "dataset folder the run was trained on (BraTS layout)")->required();
-      sub.add_option("--cache", o->cache, "preprocessing cache root (default $MPROTONET_CACHE or ~/.cache/mprotonet)");
+      EvaluationOptions& e = o->e;
+      o->methods = method_list(e.methods);
+      o->device = e.device.str();
+      o->precision = precision_name(e.precision);
+      sub.add_option("--run", e.run_dir, "run folder written by `mprotonet train`")->required();
+      sub.add_option("--data", e.data_dir, "dataset folder the run was trained on (BraTS layout)")->required();
+      sub.add_option("--cache", e.cache_dir, "preprocessing cache root (default $MPROTONET_CACHE or ~/.cache/mprotonet)");
       sub.add_option("--methods", o->methods,
-                     "comma-separated attribution methods (default all: "
-                     "mprotonet,gradcam,guided-gradcam,deconvolution,occlusion; mprotonet is skipped for CNN3D)");
+                     cli::with_default("comma-separated attribution methods; mprotonet is skipped for CNN3D", o->methods));
       sub.add_option("--folds", o->folds, "comma-separated 0-based folds to evaluate (default all)");
-      sub.add_option("--batch", o->batch, "subjects per batch (default 4)")->check(integer_in(1, bounds::kMaxBatchSize));
-      sub.add_option("--occlusion-batch", o->occlusion_batch, "occluded copies per forward (default 8)")
+      sub.add_option("--batch", e.batch_size, cli::with_default("subjects per batch", e.batch_size))
+          ->check(integer_in(1, bounds::kMaxBatchSize));
+      sub.add_option("--occlusion-batch", e.occlusion.batch_size,
+                     cli::with_default("occluded copies per forward", e.occlusion.batch_size))
           ->check(integer_in(1, bounds::kMaxBatchSize));
       sub.add_flag("--no-missing", o->no_missing, "skip the 14 missing-modality evaluations");
       sub.add_flag("--no-faithfulness", o->no_faithfulness, "skip incremental deletion / addition");
-      sub.add_option("--faithfulness-subjects", o->faithfulness_subjects,
-                     "deletion / addition on at most N test subjects per fold, both classes (default 0 = all)")
+      sub.add_option("--faithfulness-subjects", e.faithfulness_subjects,
+                     cli::with_default("deletion / addition on at most N test subjects per fold, both classes; 0 = all",
+                                       e.faithfulness_subjects))
           ->check(integer_in(0, 1000000));
-      sub.add_option("--precision", o->precision, "fp32, bf16 or fp16 (CUDA) autocast for the forwards (default fp32)");
-      sub.add_option("--threads", o->threads, "preprocessing threads (default 0 = all cores)")
+      sub.add_option("--precision", o->precision,
+                     cli::with_default("fp32, bf16 or fp16 (CUDA) autocast for the forwards", o->precision));
+      sub.add_option("--threads", e.preprocess_threads,
+                     cli::with_default("preprocessing threads; 0 = all cores", e.preprocess_threads))
           ->check(integer_in(0, bounds::kMaxThreads));
-      sub.add_option("--device", o->device, "cpu or cuda[:N] (default cpu)");
+      sub.add_option("--device", o->device, cli::with_default("cpu or cuda[:N]", o->device));
       return [o] {
-        EvaluationOptions e;
-        e.run_dir = o->run;
-        e.data_dir = o->data;
-        e.cache_dir = o->cache;
+        EvaluationOptions e = o->e;
         e.methods = attribution::parse_map_methods(o->methods);
         std::stringstream ss(o->folds);
         std::string item;
@@ -65,13 +74,9 @@ cli::CommandRegistration register_evaluate(
           if (item.empty()) continue;
           e.folds.push_back(static_cast<int>(bounds::parse_integer(item, "--folds entry", 0, bounds::kMaxFolds - 1)));
         }
-        e.batch_size = o->batch;
-        e.occlusion.batch_size = o->occlusion_batch;
         e.missing_modalities = !o->no_missing;
         e.faithfulness = !o->no_faithfulness;
-        e.faithfulness_subjects = o->faithfulness_subjects;
         e.precision = parse_precision(o->precision);
-        e.preprocess_threads = o->threads;
         e.device = parse_device(o->device);
         evaluate_run(e);
         return 0;

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,15 @@ std::vector<CommandSpec>& registry();
 struct CommandRegistration {
   CommandRegistration(std::string name, std::string description, Setup setup);
 };
+
+/// `help` followed by " (default V)", V the value of the option's field when it is declared: an
+/// option bound to a field of the library's options struct shows the library's default, which is
+/// then written in one place.
+template <typename T>
+std::string with_default(const std::string& help, const T& value) {
+  std::ostringstream s;
+  s << value;
+  return help + " (default " + s.str() + ")";
+}
 
 }  // namespace mprotonet::cli

@@ -13,6 +13,9 @@
 #include "common/test_util.h"
 #include "mprotonet/core/fs.h"
 #include "mprotonet/data/preprocess_case.h"
+#include "mprotonet/engines/evaluator.h"
+#include "mprotonet/engines/explain.h"
+#include "mprotonet/engines/precision.h"
 #include "mprotonet/io/nifti.h"
 #include "mprotonet/nets/inference.h"
 #include "mprotonet/nets/model_file.h"
@@ -55,6 +58,31 @@ TEST(Cli, EverySubcommandHasHelpAndTheListIsComplete) {
     EXPECT_EQ(r.exit_code, 0) << name << ": " << r.output;
     EXPECT_NE(r.output.find("Usage:"), std::string::npos) << name;
   }
+}
+
+// Options bound to the library's options structs show the struct's defaults in --help (one place
+// for each default): the values expected here are read from the structs, not written again.
+TEST(Cli, HelpShowsTheLibrarysDefaults) {
+  auto help_of = [](const std::string& command) {
+    auto r = test::run_command(cli() + " " + command + " --help");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::string flat;  // CLI11 wraps long lines: compare on single spaces
+    std::istringstream in(r.output);
+    for (std::string w; in >> w;) flat += w + " ";
+    return flat;
+  };
+  const EvaluationOptions ev;
+  const std::string evaluate = help_of("evaluate");
+  EXPECT_NE(evaluate.find("subjects per batch (default " + std::to_string(ev.batch_size) + ")"), std::string::npos) << evaluate;
+  EXPECT_NE(evaluate.find("occluded copies per forward (default " + std::to_string(ev.occlusion.batch_size) + ")"),
+            std::string::npos)
+      << evaluate;
+  EXPECT_NE(evaluate.find("(default " + ev.device.str() + ")"), std::string::npos) << evaluate;
+  EXPECT_NE(evaluate.find("(default " + precision_name(ev.precision) + ")"), std::string::npos) << evaluate;
+  const ExplainOptions ex;
+  const std::string explain = help_of("explain");
+  EXPECT_NE(explain.find("prototypes listed (default " + std::to_string(ex.top_prototypes) + ")"), std::string::npos) << explain;
+  EXPECT_NE(explain.find("(default mprotonet,gradcam)"), std::string::npos) << explain;
 }
 
 TEST(Cli, BadUsageExitsNonZeroWithoutASignal) {
