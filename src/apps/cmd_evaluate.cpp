@@ -28,18 +28,12 @@ struct EvaluateCliOptions {
   std::string device, precision;
 };
 
-std::string method_list(const std::vector<attribution::MapMethod>& methods) {
-  std::string s;
-  for (const auto m : methods) s += (s.empty() ? "" : ",") + attribution::map_method_name(m);
-  return s;
-}
-
 cli::CommandRegistration register_evaluate(
     "evaluate", "evaluate a training run: classification, missing modalities, AP/DSC, IDS/IAS, significance",
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<EvaluateCliOptions>();
       EvaluationOptions& e = o->e;
-      o->methods = method_list(e.methods);
+      o->methods = attribution::map_method_list(e.methods);
       o->device = e.device.str();
       o->precision = precision_name(e.precision);
       sub.add_option("--run", e.run_dir, "run folder written by `mprotonet train`")->required();

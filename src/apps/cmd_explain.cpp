@@ -28,7 +28,7 @@ cli::CommandRegistration register_explain(
     [](CLI::App& sub) -> cli::Action {
       auto o = std::make_shared<ExplainCliOptions>();
       ExplainOptions& e = o->e;
-      for (const auto m : e.methods) o->methods += (o->methods.empty() ? "" : ",") + attribution::map_method_name(m);
+      o->methods = attribution::map_method_list(e.methods);
       sub.add_option("--model", e.model_file, "model file (from train or import)")->required();
       sub.add_option("--case", e.case_dir, "case folder with <id>_{t1,t1ce,t2,flair}.nii[.gz]")->required();
       sub.add_option("--out", e.out_dir, "output folder (created)")->required();

@@ -84,6 +84,12 @@ std::vector<MapMethod> parse_map_methods(const std::string& list) {
   return out;
 }
 
+std::string map_method_list(const std::vector<MapMethod>& methods) {
+  std::string s;
+  for (const auto m : methods) s += (s.empty() ? "" : ",") + map_method_name(m);
+  return s;
+}
+
 bool from_prediction_pass(MapMethod method) { return method == MapMethod::MProtoNet || method == MapMethod::GradCAM; }
 
 bool method_applies(const nets::ClassifierImpl& model, MapMethod method) {

@@ -41,6 +41,8 @@ std::string map_method_name(MapMethod method);
 MapMethod parse_map_method(const std::string& name);
 /// Parses a comma-separated list ("mprotonet,gradcam"); Error on an unknown or repeated name.
 std::vector<MapMethod> parse_map_methods(const std::string& list);
+/// The comma-separated list parse_map_methods reads back ("mprotonet,gradcam").
+std::string map_method_list(const std::vector<MapMethod>& methods);
 /// Whether predict_and_explain and attribute() compute `method` (the MProtoNet map, GradCAM).
 bool from_prediction_pass(MapMethod method);
 /// Whether `method` applies to `model` (the MProtoNet map needs a prototype model).

@@ -201,7 +201,7 @@ json explain_case(const ExplainOptions& o) {
       if (r.source) {
         PushedPrototype listed = *r.source;
         listed.picture.reset();  // the bytes live in the model file; the PNG is below
-        q["source"] = to_json(PushRecord{0, 0, {listed}}).at("prototypes").at(0);
+        q["source"] = to_json(listed);
       }
       if (r.source && r.source->picture) {
         const std::string f = "prototype_" + std::to_string(r.prototype) + ".png";

@@ -3,10 +3,10 @@
 // that shows a case: prepare_case reads and preprocesses a case folder for a model's input grid
 // (`predict --case`, `explain`); explain_input gives the prediction, each method's map for the
 // predicted class and the top prototypes with their push-record source (`explain`, the report's
-// test cases). explain_case is `mprotonet explain`: prediction.json, each method's map (target = predicted class) as NIfTI on the preprocessed grid
-// and resampled onto the case's own T1 grid, PNG panels through the map's peak, for prototype
-// models the top prototypes with their push record and a picture of each one's source region, and
-// index.html, the case's 3D viewer.
+// test cases). explain_case is `mprotonet explain`: prediction.json, each method's map (target =
+// predicted class) as NIfTI on the preprocessed grid and resampled onto the case's own T1 grid,
+// PNG panels through the map's peak, for prototype models the top prototypes with their push
+// record and a picture of each one's source region, and index.html, the case's 3D viewer.
 #pragma once
 
 #include <array>

@@ -47,21 +47,23 @@ PrototypePicture picture_from_json(const nlohmann::json& j) {
 
 }  // namespace
 
+nlohmann::json to_json(const PushedPrototype& p) {
+  nlohmann::json rf = nlohmann::json::array();
+  for (const auto& span : p.receptive_field) rf.push_back({span[0], span[1]});
+  nlohmann::json q{{"prototype", p.prototype},
+                   {"class", p.cls},
+                   {"subject_id", p.subject_id},
+                   {"subject_index", p.subject_index},
+                   {"distance", p.distance},
+                   {"voxel", p.voxel},
+                   {"receptive_field", rf}};
+  if (p.picture) q["picture"] = picture_to_json(*p.picture);
+  return q;
+}
+
 nlohmann::json to_json(const PushRecord& r) {
   nlohmann::json protos = nlohmann::json::array();
-  for (const auto& p : r.prototypes) {
-    nlohmann::json rf = nlohmann::json::array();
-    for (const auto& span : p.receptive_field) rf.push_back({span[0], span[1]});
-    nlohmann::json q{{"prototype", p.prototype},
-                     {"class", p.cls},
-                     {"subject_id", p.subject_id},
-                     {"subject_index", p.subject_index},
-                     {"distance", p.distance},
-                     {"voxel", p.voxel},
-                     {"receptive_field", rf}};
-    if (p.picture) q["picture"] = picture_to_json(*p.picture);
-    protos.push_back(q);
-  }
+  for (const auto& p : r.prototypes) protos.push_back(to_json(p));
   return {{"epoch", r.epoch}, {"p_mode", r.p_mode}, {"prototypes", protos}};
 }
 

@@ -64,6 +64,8 @@ struct PushRecord {
 
 /// JSON form; a picture is {"input_voxel", "origin", "size", "encoding", "modalities", "map"}
 /// with the bytes in base64. Records without pictures read back with picture unset.
+/// One prototype's entry of that form (the picture only when it has one).
+nlohmann::json to_json(const PushedPrototype& p);
 nlohmann::json to_json(const PushRecord& r);
 PushRecord push_record_from_json(const nlohmann::json& j);
 
